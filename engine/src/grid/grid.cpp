@@ -1,0 +1,78 @@
+#include "wangge/grid/grid.hpp"
+
+#include "wangge/error.hpp"
+
+#include <algorithm>
+
+namespace wangge::grid {
+
+std::string_view to_string(UnitLevel level) {
+    switch (level) {
+    case UnitLevel::county: return "county";
+    case UnitLevel::township: return "township";
+    case UnitLevel::village: return "village";
+    }
+    return "unknown";
+}
+
+UnitLevel unit_level_from(std::string_view text) {
+    if (text == "county") return UnitLevel::county;
+    if (text == "township") return UnitLevel::township;
+    if (text == "village") return UnitLevel::village;
+    throw InputError("unknown unit level '" + std::string(text) + "'");
+}
+
+std::size_t Grid::count(UnitLevel level) const {
+    return static_cast<std::size_t>(
+        std::count_if(units.begin(), units.end(), [&](const AdminUnit& u) { return u.level == level; }));
+}
+
+const AdminUnit* Grid::find_unit(std::string_view code) const {
+    for (const auto& u : units)
+        if (u.code == code) return &u;
+    return nullptr;
+}
+
+const Cell* Grid::find_cell(std::string_view code) const {
+    for (const auto& c : cells)
+        if (c.code == code) return &c;
+    return nullptr;
+}
+
+geo::Box Grid::bounds() const {
+    geo::Box b;
+    for (const auto& c : cells) b.expand(geo::bounds(c.geometry));
+    return b;
+}
+
+std::size_t code_length(CodeScheme scheme) {
+    switch (scheme) {
+    case CodeScheme::national14: return 14;
+    case CodeScheme::beijing15: return 15;
+    case CodeScheme::professional20: return 20;
+    }
+    return 14;
+}
+
+CodeScheme code_scheme_from(std::string_view text) {
+    if (text == "14" || text == "national") return CodeScheme::national14;
+    if (text == "15" || text == "beijing") return CodeScheme::beijing15;
+    if (text == "20" || text == "professional") return CodeScheme::professional20;
+    throw InputError("unknown code scheme '" + std::string(text) + "' (use 14, 15 or 20)");
+}
+
+std::optional<CodeParts> split_cell_code(std::string_view code, CodeScheme scheme) {
+    if (code.size() != code_length(scheme)) return std::nullopt;
+    if (!std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return std::nullopt;
+    return CodeParts{std::string(code.substr(0, 6)), std::string(code.substr(0, 9)),
+                     std::string(code.substr(0, 12)), std::string(code.substr(12))};
+}
+
+std::optional<CodeParts> split_cell_code(std::string_view code) {
+    for (auto s : {CodeScheme::national14, CodeScheme::beijing15, CodeScheme::professional20})
+        if (auto parts = split_cell_code(code, s)) return parts;
+    return std::nullopt;
+}
+
+} // namespace wangge::grid
