@@ -177,9 +177,10 @@ GDALDatasetH open_ex(const std::string& path, unsigned flags) {
     GDALDatasetH h = GDALOpenEx(path.c_str(), flags, nullptr, nullptr, nullptr);
     if (!h) {
         std::string why = capture.last();
+        if (why.rfind(path + ": ", 0) == 0) why.erase(0, path.size() + 2); // path is in context
         if (why.empty())
             why = std::filesystem::exists(path) ? "not a format GDAL can read"
-                                                : "no such file or directory";
+                                                : "No such file or directory";
         throw InputError("cannot open: " + why, ErrorContext{.file = path});
     }
     return h;

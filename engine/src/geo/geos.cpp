@@ -2,8 +2,6 @@
 
 #include "wangge/error.hpp"
 
-#include <cstdarg>
-#include <cstdio>
 #include <geos_c.h>
 #include <mutex>
 
@@ -12,13 +10,12 @@ namespace wangge::geo {
 namespace {
 std::mutex g_init_mutex;
 
-void geos_message(const char* fmt, va_list ap, void* userdata) {
-    char buf[1024];
-    std::vsnprintf(buf, sizeof buf, fmt, ap);
-    *static_cast<std::string*>(userdata) = buf;
+// The _r message handlers get the finished message.
+void geos_message(const char* message, void* userdata) {
+    *static_cast<std::string*>(userdata) = message ? message : "";
 }
 
-void ignore_notice(const char*, va_list, void*) {}
+void ignore_notice(const char*, void*) {}
 } // namespace
 
 GeosContext::GeosContext() {

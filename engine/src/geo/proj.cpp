@@ -2,6 +2,7 @@
 
 #include "wangge/error.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <proj.h>
 

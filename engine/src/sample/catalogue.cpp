@@ -3,6 +3,7 @@
 #include "wangge/error.hpp"
 #include "embedded_admin.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 namespace wangge::sample {

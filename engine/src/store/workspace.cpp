@@ -1,0 +1,449 @@
+#include "wangge/store/workspace.hpp"
+
+#include "wangge/error.hpp"
+#include "wangge/geo/proj.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cpl_string.h>
+#include <ctime>
+#include <filesystem>
+#include <gdal.h>
+#include <map>
+#include <ogr_api.h>
+#include <ogr_srs_api.h>
+
+namespace wangge::store {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* format_name = "wangge-workspace";
+constexpr const char* format_version = "1";
+
+std::string now_iso() {
+    const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+// A field definition for creating layers.
+struct FieldSpec {
+    const char* name;
+    OGRFieldType type;
+};
+
+OGRLayerH create_layer(const geo::Dataset& ds, const char* name, OGRwkbGeometryType geom,
+                       const std::vector<FieldSpec>& fields) {
+    geo::GdalErrorCapture capture;
+    geo::SpatialRef wgs84;
+    if (geom != wkbNone) wgs84 = geo::SpatialRef::from_user_input("EPSG:4326");
+    const char* opts[] = {"GEOMETRY_NAME=geom", "FID=fid", nullptr};
+    OGRLayerH layer = GDALDatasetCreateLayer(ds.get(), name, wgs84.get(), geom,
+                                             const_cast<char**>(opts));
+    if (!layer)
+        throw StoreError(std::string("cannot create table '") + name + "': " + capture.last(),
+                         {.file = ds.path()});
+    for (const auto& f : fields) {
+        OGRFieldDefnH fd = OGR_Fld_Create(f.name, f.type);
+        const OGRErr err = OGR_L_CreateField(layer, fd, TRUE);
+        OGR_Fld_Destroy(fd);
+        if (err != OGRERR_NONE)
+            throw StoreError(std::string("cannot create field '") + f.name + "'",
+                             {.file = ds.path(), .layer = name});
+    }
+    return layer;
+}
+
+void exec_sql(const geo::Dataset& ds, const std::string& sql) {
+    geo::GdalErrorCapture capture;
+    OGRLayerH res = GDALDatasetExecuteSQL(ds.get(), sql.c_str(), nullptr, nullptr);
+    if (res) GDALDatasetReleaseResultSet(ds.get(), res);
+    if (!capture.last().empty())
+        throw StoreError("SQL failed (" + sql + "): " + capture.last(), {.file = ds.path()});
+}
+
+std::string get_string(OGRFeatureH f, int idx) {
+    if (idx < 0 || !OGR_F_IsFieldSetAndNotNull(f, idx)) return {};
+    return OGR_F_GetFieldAsString(f, idx);
+}
+
+void set_string(OGRFeatureH f, OGRLayerH layer, const char* field, const std::string& value) {
+    OGR_F_SetFieldString(f, geo::field_index(layer, field), value.c_str());
+}
+
+void create_feature(OGRLayerH layer, OGRFeatureH f, const std::string& path) {
+    geo::GdalErrorCapture capture;
+    if (OGR_L_CreateFeature(layer, f) != OGRERR_NONE)
+        throw StoreError("cannot write a row: " + capture.last(),
+                         {.file = path, .layer = geo::layer_name(layer)});
+}
+
+// Iterates the features of a layer under an attribute filter, resetting the filter after.
+template <class F> void for_each_feature(OGRLayerH layer, const std::string& filter, F&& f) {
+    OGR_L_SetAttributeFilter(layer, filter.empty() ? nullptr : filter.c_str());
+    OGR_L_ResetReading(layer);
+    while (geo::FeaturePtr feat{OGR_L_GetNextFeature(layer)}) f(feat.get());
+    OGR_L_SetAttributeFilter(layer, nullptr);
+}
+
+std::string quote_sql(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) {
+        if (c == '\'') out += '\'';
+        out += c;
+    }
+    return out + "'";
+}
+
+} // namespace
+
+Workspace Workspace::create(const std::string& path) {
+    if (fs::exists(path))
+        throw InputError("workspace already exists", ErrorContext{.file = path});
+    Workspace ws(geo::Dataset::create_vector(path, "GPKG"));
+    try {
+        ws.create_schema();
+    } catch (...) {
+        ws.m_ds = geo::Dataset();
+        fs::remove(path);
+        throw;
+    }
+    return ws;
+}
+
+void Workspace::create_schema() {
+    geo::Transaction tx(m_ds);
+    create_layer(m_ds, "wangge_meta", wkbNone, {{"key", OFTString}, {"value", OFTString}});
+    create_layer(m_ds, "grid_versions", wkbNone,
+                 {{"version", OFTInteger},
+                  {"created_at", OFTString},
+                  {"note", OFTString},
+                  {"source", OFTString},
+                  {"parent", OFTInteger},
+                  {"validation_report", OFTString}});
+    create_layer(m_ds, "admin_units", wkbMultiPolygon,
+                 {{"version", OFTInteger},
+                  {"level", OFTString},
+                  {"code", OFTString},
+                  {"name", OFTString},
+                  {"parent_code", OFTString}});
+    create_layer(m_ds, "cells", wkbMultiPolygon,
+                 {{"version", OFTInteger},
+                  {"code", OFTString},
+                  {"name", OFTString},
+                  {"village_code", OFTString},
+                  {"township_code", OFTString},
+                  {"county_code", OFTString},
+                  {"households", OFTInteger64},
+                  {"population", OFTInteger64}});
+    create_layer(m_ds, "imagery", wkbNone,
+                 {{"name", OFTString},
+                  {"path", OFTString},
+                  {"attribution", OFTString},
+                  {"generated", OFTInteger}});
+    tx.commit();
+    exec_sql(m_ds, "CREATE UNIQUE INDEX cells_version_code ON cells(version, code)");
+    exec_sql(m_ds, "CREATE INDEX admin_units_version ON admin_units(version, level)");
+    set_meta("format", format_name);
+    set_meta("format_version", format_version);
+}
+
+Workspace Workspace::open(const std::string& path, bool update) {
+    if (!fs::exists(path))
+        throw InputError("no such workspace (create one with 'wangge grid import' or "
+                         "'wangge sample jishan')",
+                         ErrorContext{.file = path});
+    Workspace ws(geo::Dataset::open_vector(
+        path, update ? geo::Dataset::Mode::update : geo::Dataset::Mode::read));
+    if (!GDALDatasetGetLayerByName(ws.m_ds.get(), "wangge_meta") ||
+        ws.meta("format") != std::optional<std::string>(format_name))
+        throw InputError("not a wangge workspace", ErrorContext{.file = path});
+    return ws;
+}
+
+std::optional<std::string> Workspace::meta(const std::string& key) const {
+    OGRLayerH layer = m_ds.layer("wangge_meta");
+    std::optional<std::string> out;
+    for_each_feature(layer, "key = " + quote_sql(key), [&](OGRFeatureH f) {
+        out = get_string(f, geo::field_index(layer, "value"));
+    });
+    return out;
+}
+
+void Workspace::set_meta(const std::string& key, const std::string& value) {
+    OGRLayerH layer = m_ds.layer("wangge_meta");
+    geo::Transaction tx(m_ds);
+    exec_sql(m_ds, "DELETE FROM wangge_meta WHERE key = " + quote_sql(key));
+    geo::FeaturePtr f{OGR_F_Create(OGR_L_GetLayerDefn(layer))};
+    set_string(f.get(), layer, "key", key);
+    set_string(f.get(), layer, "value", value);
+    create_feature(layer, f.get(), path());
+    tx.commit();
+}
+
+std::optional<int> Workspace::current_version() const {
+    const auto v = meta("current_version");
+    if (!v || v->empty()) return std::nullopt;
+    return std::stoi(*v);
+}
+
+std::vector<VersionInfo> Workspace::versions() const {
+    OGRLayerH layer = m_ds.layer("grid_versions");
+    const auto current = current_version();
+    std::vector<VersionInfo> out;
+    for_each_feature(layer, "", [&](OGRFeatureH f) {
+        VersionInfo v;
+        v.id = OGR_F_GetFieldAsInteger(f, geo::field_index(layer, "version"));
+        v.created_at = get_string(f, geo::field_index(layer, "created_at"));
+        v.note = get_string(f, geo::field_index(layer, "note"));
+        v.source = get_string(f, geo::field_index(layer, "source"));
+        const int pi = geo::field_index(layer, "parent");
+        if (OGR_F_IsFieldSetAndNotNull(f, pi)) v.parent = OGR_F_GetFieldAsInteger(f, pi);
+        v.validation_report = get_string(f, geo::field_index(layer, "validation_report"));
+        v.current = current && *current == v.id;
+        out.push_back(std::move(v));
+    });
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    return out;
+}
+
+VersionInfo Workspace::version(int id) const {
+    for (auto& v : versions())
+        if (v.id == id) return v;
+    throw InputError("no grid version " + std::to_string(id), {.file = path()});
+}
+
+int Workspace::resolve_version(std::optional<int> version) const {
+    if (version) {
+        (void)this->version(*version); // throws when missing
+        return *version;
+    }
+    const auto cur = current_version();
+    if (!cur) throw InputError("the workspace holds no grid yet", {.file = path()});
+    return *cur;
+}
+
+int Workspace::add_version(const NewVersion& nv) {
+    if (nv.grid.cells.empty()) throw InputError("a grid version needs at least one cell");
+    const auto parent = current_version();
+    int id = 1;
+    for (const auto& v : versions()) id = std::max(id, v.id + 1);
+
+    // Choose the metric CRS from the data the first time.
+    if (!meta("metric_crs")) {
+        const auto b = nv.grid.bounds();
+        set_meta("metric_crs", geo::suggest_metric_crs((b.minx + b.maxx) / 2, (b.miny + b.maxy) / 2));
+    }
+
+    geo::Transaction tx(m_ds);
+    {
+        OGRLayerH layer = m_ds.layer("grid_versions");
+        geo::FeaturePtr f{OGR_F_Create(OGR_L_GetLayerDefn(layer))};
+        OGR_F_SetFieldInteger(f.get(), geo::field_index(layer, "version"), id);
+        set_string(f.get(), layer, "created_at", nv.created_at.empty() ? now_iso() : nv.created_at);
+        set_string(f.get(), layer, "note", nv.note);
+        set_string(f.get(), layer, "source", nv.source);
+        if (parent) OGR_F_SetFieldInteger(f.get(), geo::field_index(layer, "parent"), *parent);
+        if (!nv.validation_report.empty())
+            set_string(f.get(), layer, "validation_report", nv.validation_report);
+        create_feature(layer, f.get(), path());
+    }
+    {
+        OGRLayerH layer = m_ds.layer("admin_units");
+        for (const auto& u : nv.grid.units) {
+            geo::FeaturePtr f{OGR_F_Create(OGR_L_GetLayerDefn(layer))};
+            OGR_F_SetFieldInteger(f.get(), geo::field_index(layer, "version"), id);
+            set_string(f.get(), layer, "level", std::string(grid::to_string(u.level)));
+            set_string(f.get(), layer, "code", u.code);
+            set_string(f.get(), layer, "name", u.name);
+            set_string(f.get(), layer, "parent_code", u.parent_code);
+            if (!u.geometry.empty())
+                OGR_F_SetGeometryDirectly(f.get(), geo::to_ogr(u.geometry).release());
+            create_feature(layer, f.get(), path());
+        }
+    }
+    {
+        OGRLayerH layer = m_ds.layer("cells");
+        const int i_version = geo::field_index(layer, "version");
+        const int i_households = geo::field_index(layer, "households");
+        const int i_population = geo::field_index(layer, "population");
+        for (const auto& c : nv.grid.cells) {
+            geo::FeaturePtr f{OGR_F_Create(OGR_L_GetLayerDefn(layer))};
+            OGR_F_SetFieldInteger(f.get(), i_version, id);
+            set_string(f.get(), layer, "code", c.code);
+            set_string(f.get(), layer, "name", c.name);
+            set_string(f.get(), layer, "village_code", c.village_code);
+            set_string(f.get(), layer, "township_code", c.township_code);
+            set_string(f.get(), layer, "county_code", c.county_code);
+            OGR_F_SetFieldInteger64(f.get(), i_households, c.households);
+            OGR_F_SetFieldInteger64(f.get(), i_population, c.population);
+            OGR_F_SetGeometryDirectly(f.get(), geo::to_ogr(c.geometry).release());
+            try {
+                create_feature(layer, f.get(), path());
+            } catch (const StoreError& e) {
+                throw StoreError(e.message(), {.file = path(), .layer = "cells", .cell = c.code});
+            }
+        }
+    }
+    exec_sql(m_ds, "DELETE FROM wangge_meta WHERE key = 'current_version'");
+    {
+        OGRLayerH layer = m_ds.layer("wangge_meta");
+        geo::FeaturePtr f{OGR_F_Create(OGR_L_GetLayerDefn(layer))};
+        set_string(f.get(), layer, "key", "current_version");
+        set_string(f.get(), layer, "value", std::to_string(id));
+        create_feature(layer, f.get(), path());
+    }
+    tx.commit();
+    return id;
+}
+
+void Workspace::set_current(int version) {
+    (void)this->version(version);
+    set_meta("current_version", std::to_string(version));
+}
+
+grid::Grid Workspace::grid(std::optional<int> version) const {
+    const int v = resolve_version(version);
+    const std::string filter = "version = " + std::to_string(v);
+    grid::Grid g;
+    {
+        OGRLayerH layer = m_ds.layer("admin_units");
+        const int i_level = geo::field_index(layer, "level"), i_code = geo::field_index(layer, "code"),
+                  i_name = geo::field_index(layer, "name"),
+                  i_parent = geo::field_index(layer, "parent_code");
+        for_each_feature(layer, filter, [&](OGRFeatureH f) {
+            grid::AdminUnit u;
+            u.level = grid::unit_level_from(get_string(f, i_level));
+            u.code = get_string(f, i_code);
+            u.name = get_string(f, i_name);
+            u.parent_code = get_string(f, i_parent);
+            if (OGRGeometryH geom = OGR_F_GetGeometryRef(f)) u.geometry = geo::to_multipolygon(geom);
+            g.units.push_back(std::move(u));
+        });
+    }
+    {
+        OGRLayerH layer = m_ds.layer("cells");
+        const int i_code = geo::field_index(layer, "code"), i_name = geo::field_index(layer, "name"),
+                  i_village = geo::field_index(layer, "village_code"),
+                  i_township = geo::field_index(layer, "township_code"),
+                  i_county = geo::field_index(layer, "county_code"),
+                  i_households = geo::field_index(layer, "households"),
+                  i_population = geo::field_index(layer, "population");
+        for_each_feature(layer, filter, [&](OGRFeatureH f) {
+            grid::Cell c;
+            c.code = get_string(f, i_code);
+            c.name = get_string(f, i_name);
+            c.village_code = get_string(f, i_village);
+            c.township_code = get_string(f, i_township);
+            c.county_code = get_string(f, i_county);
+            c.households = OGR_F_GetFieldAsInteger64(f, i_households);
+            c.population = OGR_F_GetFieldAsInteger64(f, i_population);
+            try {
+                c.geometry = geo::to_multipolygon(OGR_F_GetGeometryRef(f));
+            } catch (const InputError& e) {
+                throw StoreError(e.message(), {.file = path(), .layer = "cells", .cell = c.code});
+            }
+            g.cells.push_back(std::move(c));
+        });
+    }
+    return g;
+}
+
+std::string Workspace::metric_crs() const {
+    if (auto m = meta("metric_crs")) return *m;
+    if (const auto cur = current_version()) {
+        const auto b = grid(*cur).bounds();
+        return geo::suggest_metric_crs((b.minx + b.maxx) / 2, (b.miny + b.maxy) / 2);
+    }
+    return "EPSG:3857";
+}
+
+void Workspace::register_imagery(const ImageryInfo& info) {
+    OGRLayerH layer = m_ds.layer("imagery");
+    geo::Transaction tx(m_ds);
+    exec_sql(m_ds, "DELETE FROM imagery WHERE name = " + quote_sql(info.name));
+    geo::FeaturePtr f{OGR_F_Create(OGR_L_GetLayerDefn(layer))};
+    set_string(f.get(), layer, "name", info.name);
+    set_string(f.get(), layer, "path", info.path);
+    set_string(f.get(), layer, "attribution", info.attribution);
+    OGR_F_SetFieldInteger(f.get(), geo::field_index(layer, "generated"), info.generated ? 1 : 0);
+    create_feature(layer, f.get(), path());
+    tx.commit();
+}
+
+std::vector<ImageryInfo> Workspace::imagery() const {
+    OGRLayerH layer = m_ds.layer("imagery");
+    std::vector<ImageryInfo> out;
+    for_each_feature(layer, "", [&](OGRFeatureH f) {
+        out.push_back({get_string(f, geo::field_index(layer, "name")),
+                       get_string(f, geo::field_index(layer, "path")),
+                       get_string(f, geo::field_index(layer, "attribution")),
+                       OGR_F_GetFieldAsInteger(f, geo::field_index(layer, "generated")) != 0});
+    });
+    return out;
+}
+
+void export_grid(const grid::Grid& g, const std::string& out_path, int version) {
+    const std::string driver = geo::Dataset::vector_driver_for(out_path);
+    if (fs::exists(out_path))
+        throw InputError("output exists; remove it first", ErrorContext{.file = out_path});
+    // Written into a private folder first, then moved into place file by file (a Shapefile is
+    // several files), so a failure never leaves a half-written output behind.
+    const fs::path staging = fs::path(out_path).string() + ".partial.d";
+    const std::string tmp = (staging / fs::path(out_path).filename()).string();
+    fs::remove_all(staging);
+    fs::create_directories(staging);
+    std::vector<std::string> layer_opts;
+    if (driver == "GeoJSON") layer_opts = {"SIGNIFICANT_FIGURES=17", "WRITE_NAME=NO"};
+    try {
+        auto ds = geo::Dataset::create_vector(tmp, driver);
+        geo::SpatialRef wgs84 = geo::SpatialRef::from_user_input("EPSG:4326");
+        geo::GdalErrorCapture capture;
+        CPLStringList opts;
+        for (const auto& o : layer_opts) opts.AddString(o.c_str());
+        OGRLayerH layer = GDALDatasetCreateLayer(ds.get(), "cells", wgs84.get(), wkbMultiPolygon,
+                                                 opts.List());
+        if (!layer) throw StoreError("cannot create layer: " + capture.last(), {.file = out_path});
+        const std::vector<FieldSpec> fields = {
+            {"code", OFTString},          {"name", OFTString},       {"village_code", OFTString},
+            {"township_code", OFTString}, {"county_code", OFTString}, {"households", OFTInteger64},
+            {"population", OFTInteger64}, {"grid_version", OFTInteger}};
+        for (const auto& fsp : fields) {
+            OGRFieldDefnH fd = OGR_Fld_Create(fsp.name, fsp.type);
+            OGR_L_CreateField(layer, fd, TRUE);
+            OGR_Fld_Destroy(fd);
+        }
+        const bool transactional = GDALDatasetTestCapability(ds.get(), ODsCTransactions);
+        if (transactional) GDALDatasetStartTransaction(ds.get(), FALSE);
+        for (const auto& c : g.cells) {
+            geo::FeaturePtr f{OGR_F_Create(OGR_L_GetLayerDefn(layer))};
+            set_string(f.get(), layer, "code", c.code);
+            set_string(f.get(), layer, "name", c.name);
+            set_string(f.get(), layer, "village_code", c.village_code);
+            set_string(f.get(), layer, "township_code", c.township_code);
+            set_string(f.get(), layer, "county_code", c.county_code);
+            OGR_F_SetFieldInteger64(f.get(), geo::field_index(layer, "households"), c.households);
+            OGR_F_SetFieldInteger64(f.get(), geo::field_index(layer, "population"), c.population);
+            OGR_F_SetFieldInteger(f.get(), geo::field_index(layer, "grid_version"), version);
+            OGR_F_SetGeometryDirectly(f.get(), geo::to_ogr(c.geometry).release());
+            create_feature(layer, f.get(), out_path);
+        }
+        if (transactional) GDALDatasetCommitTransaction(ds.get());
+        ds.close();
+        const fs::path dest_dir = fs::path(out_path).parent_path();
+        for (const auto& entry : fs::directory_iterator(staging))
+            fs::rename(entry.path(), dest_dir / entry.path().filename());
+        fs::remove_all(staging);
+    } catch (...) {
+        std::error_code ec;
+        fs::remove_all(staging, ec);
+        throw;
+    }
+}
+
+} // namespace wangge::store

@@ -24,6 +24,7 @@ struct AdminUnit {
     std::string name;
     std::string parent_code; // "" for the county
     geo::MultiPolygon geometry; // may be empty when the source had none
+    friend bool operator==(const AdminUnit&, const AdminUnit&) = default;
 };
 
 struct Cell {
@@ -35,6 +36,7 @@ struct Cell {
     std::int64_t households = 0;
     std::int64_t population = 0;
     geo::MultiPolygon geometry;
+    friend bool operator==(const Cell&, const Cell&) = default;
 };
 
 struct Grid {
@@ -45,6 +47,7 @@ struct Grid {
     [[nodiscard]] const AdminUnit* find_unit(std::string_view code) const;
     [[nodiscard]] const Cell* find_cell(std::string_view code) const;
     [[nodiscard]] geo::Box bounds() const;
+    friend bool operator==(const Grid&, const Grid&) = default;
 };
 
 // Cell code schemes: national unit grid 14 digits (6 county + 3 township + 3 village +

@@ -1,0 +1,150 @@
+// wangge grid import|info|export|versions
+#include "commands.hpp"
+#include "output.hpp"
+#include "wangge/error.hpp"
+#include "wangge/grid/import.hpp"
+#include "wangge/store/workspace.hpp"
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+namespace wangge::app {
+
+namespace {
+
+struct ImportArgs {
+    std::string source;
+    std::string workspace;
+    std::string note;
+    grid::ImportOptions options;
+};
+
+// Unit names already known to the workspace (from earlier versions), so a re-imported grid
+// keeps its villages' and townships' names.
+std::function<std::string(const std::string&)> known_names(const store::Workspace* ws) {
+    auto names = std::make_shared<std::map<std::string, std::string>>();
+    if (ws)
+        for (const auto& v : ws->versions())
+            for (const auto& u : ws->grid(v.id).units)
+                if (!u.name.empty()) (*names)[u.code] = u.name;
+    return [names](const std::string& code) {
+        auto it = names->find(code);
+        return it == names->end() ? std::string() : it->second;
+    };
+}
+
+void run_import(const ImportArgs& a) {
+    namespace fs = std::filesystem;
+    grid::Grid g = grid::read_grid(a.source, a.options);
+    const bool existed = fs::exists(a.workspace);
+    // A new workspace is built under a temporary name and moved into place only when the
+    // import succeeded, so a failed import never leaves a half-made file.
+    const std::string target = existed ? a.workspace : a.workspace + ".partial.gpkg";
+    if (!existed) fs::remove(target);
+    nlohmann::ordered_json summary;
+    int id = 0;
+    try {
+        auto ws = existed ? store::Workspace::open(target, true) : store::Workspace::create(target);
+        grid::derive_units(g, known_names(existed ? &ws : nullptr));
+        store::NewVersion nv{.grid = std::move(g), .note = a.note, .source = a.source};
+        id = ws.add_version(nv);
+        summary = grid_summary(ws, id);
+    } catch (...) {
+        if (!existed) fs::remove(target);
+        throw;
+    }
+    if (!existed) fs::rename(target, a.workspace);
+    summary["workspace"] = a.workspace;
+    std::cout << "imported " << summary["cells"].get<std::size_t>() << " cells from " << a.source
+              << " as grid version " << id << "\n";
+    print_grid_summary(std::cout, summary);
+}
+
+} // namespace
+
+void register_grid(CLI::App& app) {
+    auto* grid = app.add_subcommand("grid", "Import, inspect and export grid versions");
+    grid->require_subcommand(1);
+
+    // ---- import
+    auto ia = std::make_shared<ImportArgs>();
+    auto* imp = grid->add_subcommand(
+        "import", "Import cells from any OGR vector source as a new grid version");
+    imp->add_option("SOURCE", ia->source, "GeoJSON, Shapefile, GeoPackage, OSM .pbf, PG:...")
+        ->required();
+    imp->add_option("--workspace,-w", ia->workspace, "Workspace GeoPackage (created if missing)")
+        ->required();
+    imp->add_option("--layer", ia->options.layer, "Layer to read (default: the polygon layer)");
+    imp->add_option("--code-field", ia->options.code_field, "Field holding the cell code")
+        ->capture_default_str();
+    imp->add_option("--name-field", ia->options.name_field, "Field holding the cell name");
+    imp->add_option("--parent-field", ia->options.parent_field,
+                    "Field holding the village code (default: from the cell code)");
+    imp->add_option("--households-field", ia->options.households_field, "Households field");
+    imp->add_option("--population-field", ia->options.population_field, "Population field");
+    imp->add_option("--src-crs", ia->options.src_crs,
+                    "CRS of the source when it has none or a wrong one (e.g. EPSG:4546)");
+    imp->add_option("--where", ia->options.where, "OGR attribute filter, e.g. \"admin_level='8'\"");
+    imp->add_option("--note", ia->note, "Why this version exists");
+    imp->callback([ia] { run_import(*ia); });
+
+    // ---- info
+    auto info_ws = std::make_shared<std::string>();
+    auto info_json = std::make_shared<bool>(false);
+    auto info_version = std::make_shared<int>(0);
+    auto* info = grid->add_subcommand("info", "Counts, area and extent of a grid version");
+    info->add_option("--workspace,-w", *info_ws, "Workspace GeoPackage")->required();
+    info->add_option("--version", *info_version, "Grid version (default: current)");
+    info->add_flag("--json", *info_json, "Print JSON");
+    info->callback([=] {
+        const auto ws = store::Workspace::open(*info_ws);
+        const auto s = grid_summary(ws, *info_version > 0 ? std::optional<int>(*info_version)
+                                                          : std::nullopt);
+        if (*info_json) std::cout << s.dump(2) << "\n";
+        else print_grid_summary(std::cout, s);
+    });
+
+    // ---- export
+    auto ex_ws = std::make_shared<std::string>();
+    auto ex_out = std::make_shared<std::string>();
+    auto ex_version = std::make_shared<int>(0);
+    auto* ex = grid->add_subcommand("export", "Write a grid version's cells to any OGR format");
+    ex->add_option("--workspace,-w", *ex_ws, "Workspace GeoPackage")->required();
+    ex->add_option("--out,-o", *ex_out, "Output file; the format follows the extension")
+        ->required();
+    ex->add_option("--version", *ex_version, "Grid version (default: current)");
+    ex->callback([=] {
+        const auto ws = store::Workspace::open(*ex_ws);
+        const int v = ws.resolve_version(*ex_version > 0 ? std::optional<int>(*ex_version)
+                                                         : std::nullopt);
+        const auto g = ws.grid(v);
+        store::export_grid(g, *ex_out, v);
+        std::cout << "wrote " << g.cells.size() << " cells of grid version " << v << " to "
+                  << *ex_out << "\n";
+    });
+
+    // ---- versions
+    auto ve_ws = std::make_shared<std::string>();
+    auto ve_json = std::make_shared<bool>(false);
+    auto* ve = grid->add_subcommand("versions", "List the grid versions of a workspace");
+    ve->add_option("--workspace,-w", *ve_ws, "Workspace GeoPackage")->required();
+    ve->add_flag("--json", *ve_json, "Print JSON");
+    ve->callback([=] {
+        const auto ws = store::Workspace::open(*ve_ws);
+        nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+        for (const auto& v : ws.versions()) {
+            nlohmann::ordered_json j{{"version", v.id},       {"current", v.current},
+                                     {"created_at", v.created_at}, {"note", v.note},
+                                     {"source", v.source}};
+            j["parent"] = v.parent ? nlohmann::ordered_json(*v.parent) : nlohmann::ordered_json();
+            arr.push_back(j);
+            if (!*ve_json)
+                std::cout << (v.current ? "* " : "  ") << v.id << "  " << v.created_at << "  "
+                          << v.source << (v.note.empty() ? "" : "  (" + v.note + ")") << "\n";
+        }
+        if (*ve_json) std::cout << arr.dump(2) << "\n";
+    });
+}
+
+} // namespace wangge::app

@@ -1,0 +1,33 @@
+// wangge: the command-line front of the engine. Parses arguments, calls the library, and
+// turns exceptions into a message on stderr and an exit status (0 ok, 1 defects found,
+// 2 failed).
+#include "commands.hpp"
+#include "wangge/error.hpp"
+
+#include <iostream>
+
+namespace wangge::app {
+int g_exit_code = ok;
+}
+
+int main(int argc, char** argv) {
+    CLI::App app{"wangge: grid management for county command centres, planners and report "
+                 "writers"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "wangge 0.1.0");
+    wangge::app::register_grid(app);
+    wangge::app::register_sample(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return code == 0 ? 0 : wangge::app::failed;
+    } catch (const wangge::Error& e) {
+        std::cerr << "wangge: error: " << e.what() << "\n";
+        return wangge::app::failed;
+    } catch (const std::exception& e) {
+        std::cerr << "wangge: error: " << e.what() << "\n";
+        return wangge::app::failed;
+    }
+    return wangge::app::g_exit_code;
+}

@@ -1,0 +1,32 @@
+// Reading a grid from any OGR vector source (GeoJSON, Shapefile, GeoPackage, OSM .pbf,
+// PostGIS, ...) in any CRS, into lon/lat (EPSG:4326) cells.
+#pragma once
+
+#include "wangge/grid/grid.hpp"
+
+#include <functional>
+#include <string>
+
+namespace wangge::grid {
+
+struct ImportOptions {
+    std::string layer;        // "" = the only (or first polygon) layer
+    std::string code_field = "code";
+    std::string name_field;   // "" = "name" when the source has it
+    std::string parent_field; // the village code; "" = derived from 14/15/20-digit cell codes
+    std::string households_field; // "" = "households" when present
+    std::string population_field; // "" = "population" when present
+    std::string src_crs;      // overrides (or supplies) the layer's CRS
+    std::string where;        // OGR attribute filter, e.g. "admin_level='8'"
+};
+
+// Reads the cells. Throws InputError naming the file, layer, feature and field for an
+// unreadable source, unknown layer or field, non-polygon geometry, missing or unknown CRS,
+// a missing code; DataError for duplicate codes. Multipart cells are kept as they are.
+[[nodiscard]] Grid read_grid(const std::string& source, const ImportOptions& options);
+
+// Fills grid.units with the villages, townships and county that the cells' codes name, each
+// the union of its cells. name_of gives a unit's name from its code ("" if unknown).
+void derive_units(Grid& grid, const std::function<std::string(const std::string&)>& name_of);
+
+} // namespace wangge::grid

@@ -1,0 +1,92 @@
+// The workspace: one GeoPackage file, opened through GDAL/OGR, that holds a versioned grid.
+//
+// Tables (all in the one file):
+//   wangge_meta      key/value settings (format, county code, metric CRS, generated notice)
+//   grid_versions    one row per grid version: id, created_at, note, source, parent, report
+//   admin_units      county, townships, villages of every version (MultiPolygon, EPSG:4326)
+//   cells            grid cells of every version (MultiPolygon, EPSG:4326)
+//   imagery          rasters registered for rendering (path relative to the workspace)
+// Nothing is overwritten when a new grid version comes: rows carry their version and one
+// version is current. Every write is one transaction: it lands whole or not at all.
+#pragma once
+
+#include "wangge/geo/gdal.hpp"
+#include "wangge/grid/grid.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace wangge::store {
+
+struct VersionInfo {
+    int id = 0;
+    std::string created_at; // ISO 8601 UTC
+    std::string note;
+    std::string source;
+    std::optional<int> parent;
+    std::string validation_report; // JSON text, "" when none was stored
+    bool current = false;
+};
+
+struct NewVersion {
+    grid::Grid grid;
+    std::string note;
+    std::string source;
+    std::string validation_report;
+    // Recorded as created_at; "" means now.
+    std::string created_at;
+};
+
+struct ImageryInfo {
+    std::string name;
+    std::string path; // as registered (relative to the workspace file's folder when inside it)
+    std::string attribution;
+    bool generated = false;
+};
+
+class Workspace {
+  public:
+    // Creates a new workspace file; throws InputError if the file exists.
+    static Workspace create(const std::string& path);
+    // Opens an existing workspace; throws InputError if it is missing or not a workspace.
+    static Workspace open(const std::string& path, bool update = false);
+
+    [[nodiscard]] const std::string& path() const noexcept { return m_ds.path(); }
+    [[nodiscard]] const geo::Dataset& dataset() const noexcept { return m_ds; }
+
+    // Settings in wangge_meta.
+    [[nodiscard]] std::optional<std::string> meta(const std::string& key) const;
+    void set_meta(const std::string& key, const std::string& value);
+
+    // Adds the grid as a new version (parent: the current one) and makes it current.
+    // Returns its id. One transaction.
+    int add_version(const NewVersion& version);
+    // Makes an existing version current.
+    void set_current(int version);
+
+    [[nodiscard]] std::optional<int> current_version() const;
+    [[nodiscard]] std::vector<VersionInfo> versions() const;
+    [[nodiscard]] VersionInfo version(int id) const;
+    // The grid of a version (the current one when nullopt). Throws InputError if none.
+    [[nodiscard]] grid::Grid grid(std::optional<int> version = std::nullopt) const;
+    [[nodiscard]] int resolve_version(std::optional<int> version) const;
+
+    // The projected CRS areas and lengths are measured in (wangge_meta "metric_crs"); chosen
+    // from the data at the first import unless set.
+    [[nodiscard]] std::string metric_crs() const;
+
+    void register_imagery(const ImageryInfo& info);
+    [[nodiscard]] std::vector<ImageryInfo> imagery() const;
+
+  private:
+    explicit Workspace(geo::Dataset ds) : m_ds(std::move(ds)) {}
+    void create_schema();
+    geo::Dataset m_ds;
+};
+
+// Writes the cells of a grid to any OGR format chosen by the file extension (with the
+// admin units as a second layer where the format has layers).
+void export_grid(const grid::Grid& grid, const std::string& out_path, int version);
+
+} // namespace wangge::store
