@@ -124,6 +124,8 @@ void register_grid(CLI::App& app) {
                   << *ex_out << "\n";
     });
 
+    register_validate(*grid);
+
     // ---- versions
     auto ve_ws = std::make_shared<std::string>();
     auto ve_json = std::make_shared<bool>(false);

@@ -11,6 +11,8 @@ enum ExitCode : int { ok = 0, defects_found = 1, failed = 2 };
 
 void register_grid(CLI::App& app);
 void register_sample(CLI::App& app);
+void register_validate(CLI::App& grid_command); // adds "validate" under "grid"
+void register_assign(CLI::App& app);
 
 // Set by a command that wants a non-zero exit without an error (e.g. validation found
 // defects).

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", "wangge 0.1.0");
     wangge::app::register_grid(app);
     wangge::app::register_sample(app);
+    wangge::app::register_assign(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -1,0 +1,2 @@
+// Placeholder: the locator is being written (issue 3).
+#include "wangge/grid/locator.hpp"

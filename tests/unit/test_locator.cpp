@@ -1,0 +1,1 @@
+// Placeholder: locator tests are being written (issue 3).

@@ -1,0 +1,1 @@
+// Placeholder: validator tests are being written (issue 3).
