@@ -1,5 +1,6 @@
 # Runs one golden-file case of the wangge command (see tests/CMakeLists.txt).
-# Placeholders in `cmd` and `expected`: @WANGGE@ @DATA@ @TMP@.
+# Placeholders in `cmd` and `expected`: @WANGGE@ @DATA@ @TMP@. A line that starts with "! "
+# is a step that must fail (its output is not compared).
 file(REMOVE_RECURSE "${TMP}")
 file(MAKE_DIRECTORY "${TMP}")
 file(STRINGS "${CASE}/cmd" lines)
@@ -14,10 +15,19 @@ foreach(line IN LISTS lines)
   string(REPLACE "@WANGGE@" "${WANGGE}" line "${line}")
   string(REPLACE "@DATA@" "${DATA}" line "${line}")
   string(REPLACE "@TMP@" "${TMP}" line "${line}")
+  set(must_fail FALSE)
+  if(line MATCHES "^! (.*)")
+    set(must_fail TRUE)
+    set(line "${CMAKE_MATCH_1}")
+  endif()
   separate_arguments(argv UNIX_COMMAND "${line}")
   execute_process(COMMAND ${argv} WORKING_DIRECTORY "${TMP}"
                   RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(i LESS last)
+  if(must_fail)
+    if(status EQUAL 0)
+      message(FATAL_ERROR "step should have failed but succeeded: ${line}\n${out}")
+    endif()
+  elseif(i LESS last)
     if(NOT status EQUAL 0)
       message(FATAL_ERROR "setup step failed (${status}): ${line}\n${out}\n${err}")
     endif()
