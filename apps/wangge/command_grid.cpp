@@ -99,10 +99,12 @@ void register_grid(CLI::App& app) {
     info->add_flag("--json", *info_json, "Print JSON");
     info->callback([=] {
         const auto ws = store::Workspace::open(*info_ws);
-        const auto s = grid_summary(ws, *info_version > 0 ? std::optional<int>(*info_version)
-                                                          : std::nullopt);
-        if (*info_json) std::cout << s.dump(2) << "\n";
-        else print_grid_summary(std::cout, s);
+        const auto s =
+            grid_summary(ws, *info_version > 0 ? std::optional<int>(*info_version) : std::nullopt);
+        if (*info_json)
+            std::cout << s.dump(2) << "\n";
+        else
+            print_grid_summary(std::cout, s);
     });
 
     // ---- export
@@ -116,8 +118,8 @@ void register_grid(CLI::App& app) {
     ex->add_option("--version", *ex_version, "Grid version (default: current)");
     ex->callback([=] {
         const auto ws = store::Workspace::open(*ex_ws);
-        const int v = ws.resolve_version(*ex_version > 0 ? std::optional<int>(*ex_version)
-                                                         : std::nullopt);
+        const int v =
+            ws.resolve_version(*ex_version > 0 ? std::optional<int>(*ex_version) : std::nullopt);
         const auto g = ws.grid(v);
         store::export_grid(g, *ex_out, v);
         std::cout << "wrote " << g.cells.size() << " cells of grid version " << v << " to "
@@ -136,8 +138,10 @@ void register_grid(CLI::App& app) {
         const auto ws = store::Workspace::open(*ve_ws);
         nlohmann::ordered_json arr = nlohmann::ordered_json::array();
         for (const auto& v : ws.versions()) {
-            nlohmann::ordered_json j{{"version", v.id},       {"current", v.current},
-                                     {"created_at", v.created_at}, {"note", v.note},
+            nlohmann::ordered_json j{{"version", v.id},
+                                     {"current", v.current},
+                                     {"created_at", v.created_at},
+                                     {"note", v.note},
                                      {"source", v.source}};
             j["parent"] = v.parent ? nlohmann::ordered_json(*v.parent) : nlohmann::ordered_json();
             arr.push_back(j);

@@ -73,8 +73,9 @@ void register_sample(CLI::App& app) {
     jishan->add_option("--workspace,-w", a->workspace, "Workspace GeoPackage to create")
         ->required();
     jishan->add_option("--seed", a->options.seed, "Random seed")->capture_default_str();
-    jishan->add_option("--imagery-resolution", a->options.imagery_resolution_m,
-                       "Ground metres per pixel of the generated image")
+    jishan
+        ->add_option("--imagery-resolution", a->options.imagery_resolution_m,
+                     "Ground metres per pixel of the generated image")
         ->capture_default_str()
         ->check(CLI::Range(1.0, 500.0));
     jishan->add_flag("!--no-imagery", a->imagery, "Do not generate the image");

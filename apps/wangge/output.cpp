@@ -66,7 +66,8 @@ void print_grid_summary(std::ostream& out, const nlohmann::ordered_json& s) {
     out << line;
     out << "households    " << s["households"].get<std::int64_t>() << ", population "
         << s["population"].get<std::int64_t>() << "\n";
-    if (s["generated"].get<bool>()) out << "NOTE          " << s["notice"].get<std::string>() << "\n";
+    if (s["generated"].get<bool>())
+        out << "NOTE          " << s["notice"].get<std::string>() << "\n";
 }
 
 } // namespace wangge::app

@@ -49,7 +49,8 @@ TEST(Geometry, WkbRoundTripIsExact) {
 
 TEST(Geometry, WkbReaderRejectsOtherTypesAndTruncation) {
     // A WKB point.
-    const std::vector<std::uint8_t> point{1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    const std::vector<std::uint8_t> point{1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                          0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     EXPECT_THROW((void)multipolygon_from_wkb(point), InputError);
     auto wkb = to_wkb(MultiPolygon{{Polygon{{square(0, 0, 1)}}}});
     wkb.resize(wkb.size() - 3);
@@ -57,11 +58,11 @@ TEST(Geometry, WkbReaderRejectsOtherTypesAndTruncation) {
 }
 
 TEST(Error, ContextIsPrintedOutermostFirst) {
-    const InputError e("duplicate cell code", ErrorContext{.file = "grid.geojson",
-                                                           .layer = "cells",
-                                                           .feature = 12,
-                                                           .field = "code"});
-    EXPECT_STREQ(e.what(), "grid.geojson: layer 'cells': feature 12: field 'code': duplicate cell code");
+    const InputError e(
+        "duplicate cell code",
+        ErrorContext{.file = "grid.geojson", .layer = "cells", .feature = 12, .field = "code"});
+    EXPECT_STREQ(e.what(),
+                 "grid.geojson: layer 'cells': feature 12: field 'code': duplicate cell code");
     EXPECT_EQ(e.message(), "duplicate cell code");
     EXPECT_EQ(e.context().feature, 12);
 }

@@ -25,7 +25,8 @@ TEST(Import, LiechtensteinMunicipalitiesKeepTheirExclaves) {
     const auto g = grid::read_grid(test::data(li_pbf), liechtenstein_options());
     ASSERT_EQ(g.cells.size(), 11u);
     std::map<std::string, std::size_t> parts;
-    for (const auto& c : g.cells) parts[c.name] = c.geometry.polygons.size();
+    for (const auto& c : g.cells)
+        parts[c.name] = c.geometry.polygons.size();
     EXPECT_EQ(parts["Vaduz"], 7u);
     EXPECT_EQ(parts["Planken"], 5u);
     EXPECT_EQ(parts["Schaan"], 5u);
@@ -39,7 +40,8 @@ TEST(Import, LiechtensteinMunicipalitiesKeepTheirExclaves) {
     ASSERT_EQ(c.cells.size(), 1u);
     const geo::Transformer to_metric("EPSG:4326", geo::suggest_metric_crs(9.55, 47.15));
     double sum = 0;
-    for (const auto& cell : g.cells) sum += geo::area_m2(cell.geometry, to_metric);
+    for (const auto& cell : g.cells)
+        sum += geo::area_m2(cell.geometry, to_metric);
     const double country_area = geo::area_m2(c.cells[0].geometry, to_metric);
     EXPECT_NEAR(country_area / 1e6, 160.0, 3.0); // Liechtenstein is about 160 km2
     EXPECT_NEAR(sum, country_area, country_area * 1e-9);
@@ -76,7 +78,8 @@ TEST(Import, HierarchyComesFromTheCodes) {
     EXPECT_EQ(county->name, "稷山县");
     ASSERT_EQ(county->geometry.polygons.size(), 1u); // the union of the four squares
     double cells_area = 0;
-    for (const auto& c : g.cells) cells_area += geo::planar_area(c.geometry);
+    for (const auto& c : g.cells)
+        cells_area += geo::planar_area(c.geometry);
     EXPECT_NEAR(geo::planar_area(county->geometry), cells_area, 1e-15);
 }
 
@@ -135,7 +138,8 @@ TEST(Import, BadInputSaysWhatAndWhere) {
               std::string::npos);
     grid::ImportOptions layer;
     layer.layer = "roads";
-    EXPECT_NE(import_error(tiny, layer).find("no layer 'roads' (layers: cells)"), std::string::npos);
+    EXPECT_NE(import_error(tiny, layer).find("no layer 'roads' (layers: cells)"),
+              std::string::npos);
     grid::ImportOptions field;
     field.code_field = "grid_code";
     const auto fe = import_error(tiny, field);
@@ -143,7 +147,8 @@ TEST(Import, BadInputSaysWhatAndWhere) {
               std::string::npos)
         << fe;
     const auto np = import_error(test::data("not_polygons.geojson"));
-    EXPECT_NE(np.find("feature 2: cell 14082410020101: geometry is a LINESTRING"), std::string::npos)
+    EXPECT_NE(np.find("feature 2: cell 14082410020101: geometry is a LINESTRING"),
+              std::string::npos)
         << np;
     const auto nc = import_error(test::data("no_crs.csv"));
     EXPECT_NE(nc.find("the layer has no CRS; give it with --src-crs"), std::string::npos) << nc;
@@ -151,8 +156,9 @@ TEST(Import, BadInputSaysWhatAndWhere) {
     crs.src_crs = "EPSG:123456789";
     EXPECT_NE(import_error(tiny, crs).find("unknown CRS 'EPSG:123456789'"), std::string::npos);
     const auto dup = import_error(test::data("duplicate_codes.geojson"));
-    EXPECT_NE(dup.find("feature 3: field 'code': duplicate cell code '14082410020001' (also feature 0)"),
-              std::string::npos)
+    EXPECT_NE(
+        dup.find("feature 3: field 'code': duplicate cell code '14082410020001' (also feature 0)"),
+        std::string::npos)
         << dup;
     grid::ImportOptions where;
     where.where = "code = 'x'";

@@ -88,8 +88,10 @@ TEST(Workspace, MetaAndImagery) {
     ws.set_meta("seed", "2");
     EXPECT_EQ(ws.meta("seed"), "2");
     EXPECT_FALSE(ws.meta("nothing"));
-    ws.register_imagery({.name = "satellite", .path = "x.tif", .attribution = "a", .generated = true});
-    ws.register_imagery({.name = "satellite", .path = "y.tif", .attribution = "b", .generated = false});
+    ws.register_imagery(
+        {.name = "satellite", .path = "x.tif", .attribution = "a", .generated = true});
+    ws.register_imagery(
+        {.name = "satellite", .path = "y.tif", .attribution = "b", .generated = false});
     const auto im = ws.imagery();
     ASSERT_EQ(im.size(), 1u);
     EXPECT_EQ(im[0].path, "y.tif");

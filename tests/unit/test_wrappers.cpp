@@ -21,7 +21,7 @@ TEST(Proj, MetricCrsIsChosenFromTheData) {
 TEST(Proj, CentralMeridianMapsToFalseEasting) {
     const Transformer t("EPSG:4326", "EPSG:4546");
     const Point p = t.forward(Point{111.0, 35.0});
-    EXPECT_NEAR(p.x, 500000.0, 1e-6); // 3-degree zones carry no zone prefix in 4534..4554
+    EXPECT_NEAR(p.x, 500000.0, 1e-6);   // 3-degree zones carry no zone prefix in 4534..4554
     EXPECT_NEAR(p.y, 3874592.90, 0.01); // as cs2cs prints it
     const Point back = t.inverse(p);
     EXPECT_NEAR(back.x, 111.0, 1e-12);
@@ -33,7 +33,8 @@ TEST(Proj, BatchEqualsSingle) {
     std::vector<Point> pts{{110.96, 35.61}, {9.52, 47.14}, {0, 0}};
     auto batch = pts;
     t.forward(batch);
-    for (std::size_t i = 0; i < pts.size(); ++i) EXPECT_EQ(batch[i], t.forward(pts[i]));
+    for (std::size_t i = 0; i < pts.size(); ++i)
+        EXPECT_EQ(batch[i], t.forward(pts[i]));
 }
 
 TEST(Proj, UnknownCrsNamesTheText) {
@@ -48,7 +49,11 @@ TEST(Proj, UnknownCrsNamesTheText) {
 TEST(Proj, AreaOfOneSquareKilometre) {
     const Transformer to_metric("EPSG:4326", "EPSG:4546");
     const Transformer back("EPSG:4546", "EPSG:4326");
-    Ring r{{500000, 3900000}, {501000, 3900000}, {501000, 3901000}, {500000, 3901000}, {500000, 3900000}};
+    Ring r{{500000, 3900000},
+           {501000, 3900000},
+           {501000, 3901000},
+           {500000, 3901000},
+           {500000, 3900000}};
     back.forward(std::span<Point>(r));
     const MultiPolygon mp{{Polygon{{r}}}};
     EXPECT_NEAR(area_m2(mp, to_metric), 1e6, 1e-3);
@@ -74,7 +79,9 @@ TEST(Gdal, OpeningAMissingFileNamesIt) {
         FAIL();
     } catch (const InputError& e) {
         EXPECT_EQ(e.context().file, "/nonexistent/cells.geojson");
-        EXPECT_NE(std::string(e.what()).find("cannot open: No such file or directory"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("cannot open: No such file or directory"),
+                  std::string::npos)
+            << e.what();
     }
 }
 

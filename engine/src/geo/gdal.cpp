@@ -38,9 +38,13 @@ GdalErrorCapture::GdalErrorCapture() {
     CPLPushErrorHandler(capture_handler);
 }
 
-GdalErrorCapture::~GdalErrorCapture() { CPLPopErrorHandler(); }
+GdalErrorCapture::~GdalErrorCapture() {
+    CPLPopErrorHandler();
+}
 
-std::string GdalErrorCapture::last() const { return t_last_error; }
+std::string GdalErrorCapture::last() const {
+    return t_last_error;
+}
 
 // ---- spatial references --------------------------------------------------------------
 
@@ -79,7 +83,9 @@ SpatialRef SpatialRef::clone_of(OGRSpatialReferenceH borrowed) {
     return SpatialRef(h);
 }
 
-bool SpatialRef::is_geographic() const { return m_h && OSRIsGeographic(m_h); }
+bool SpatialRef::is_geographic() const {
+    return m_h && OSRIsGeographic(m_h);
+}
 
 bool SpatialRef::is_same(const SpatialRef& other) const {
     if (!m_h || !other.m_h) return false;
@@ -122,8 +128,7 @@ void FeatureDeleter::operator()(void* f) const noexcept {
 GeometryPtr to_ogr(const MultiPolygon& mp) {
     const auto wkb = to_wkb(mp);
     OGRGeometryH g = nullptr;
-    if (OGR_G_CreateFromWkb(wkb.data(), nullptr, &g, static_cast<int>(wkb.size())) !=
-        OGRERR_NONE)
+    if (OGR_G_CreateFromWkb(wkb.data(), nullptr, &g, static_cast<int>(wkb.size())) != OGRERR_NONE)
         throw LibraryError("OGR: cannot build a geometry from WKB");
     return GeometryPtr(g);
 }
@@ -206,7 +211,8 @@ Dataset Dataset::create_vector(const std::string& path, const std::string& drive
     GDALDriverH drv = GDALGetDriverByName(driver.c_str());
     if (!drv) throw LibraryError("GDAL has no driver '" + driver + "'");
     CPLStringList opts;
-    for (const auto& o : options) opts.AddString(o.c_str());
+    for (const auto& o : options)
+        opts.AddString(o.c_str());
     GDALDatasetH h = GDALCreate(drv, path.c_str(), 0, 0, 0, GDT_Unknown, opts.List());
     if (!h)
         throw InputError("cannot create (" + driver + "): " + capture.last(),
@@ -222,7 +228,8 @@ Dataset Dataset::create_raster(const std::string& path, const std::string& drive
     GDALDriverH drv = GDALGetDriverByName(driver.c_str());
     if (!drv) throw LibraryError("GDAL has no driver '" + driver + "'");
     CPLStringList opts;
-    for (const auto& o : options) opts.AddString(o.c_str());
+    for (const auto& o : options)
+        opts.AddString(o.c_str());
     GDALDatasetH h = GDALCreate(drv, path.c_str(), width, height, bands,
                                 static_cast<GDALDataType>(type), opts.List());
     if (!h)
@@ -231,16 +238,17 @@ Dataset Dataset::create_raster(const std::string& path, const std::string& drive
     return Dataset(h, path);
 }
 
-Dataset Dataset::create_copy(const std::string& path, const std::string& driver,
-                             const Dataset& src, const std::vector<std::string>& options) {
+Dataset Dataset::create_copy(const std::string& path, const std::string& driver, const Dataset& src,
+                             const std::vector<std::string>& options) {
     gdal_init();
     GdalErrorCapture capture;
     GDALDriverH drv = GDALGetDriverByName(driver.c_str());
     if (!drv) throw LibraryError("GDAL has no driver '" + driver + "'");
     CPLStringList opts;
-    for (const auto& o : options) opts.AddString(o.c_str());
-    GDALDatasetH h = GDALCreateCopy(drv, path.c_str(), src.get(), FALSE, opts.List(), nullptr,
-                                    nullptr);
+    for (const auto& o : options)
+        opts.AddString(o.c_str());
+    GDALDatasetH h =
+        GDALCreateCopy(drv, path.c_str(), src.get(), FALSE, opts.List(), nullptr, nullptr);
     if (!h)
         throw InputError("cannot write (" + driver + "): " + capture.last(),
                          ErrorContext{.file = path});
@@ -253,13 +261,14 @@ std::string Dataset::vector_driver_for(const std::string& path) {
     if (!ext.empty() && ext[0] == '.') ext.erase(0, 1);
     std::transform(ext.begin(), ext.end(), ext.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (ext.empty()) throw InputError("cannot tell the output format: no file extension",
-                                      ErrorContext{.file = path});
+    if (ext.empty())
+        throw InputError("cannot tell the output format: no file extension",
+                         ErrorContext{.file = path});
     // Preferred drivers first where several claim an extension.
     static const std::pair<const char*, const char*> preferred[] = {
-        {"geojson", "GeoJSON"}, {"json", "GeoJSON"}, {"gpkg", "GPKG"},
-        {"shp", "ESRI Shapefile"}, {"fgb", "FlatGeobuf"}, {"csv", "CSV"},
-        {"kml", "KML"},         {"gml", "GML"},       {"sqlite", "SQLite"}};
+        {"geojson", "GeoJSON"}, {"json", "GeoJSON"}, {"gpkg", "GPKG"}, {"shp", "ESRI Shapefile"},
+        {"fgb", "FlatGeobuf"},  {"csv", "CSV"},      {"kml", "KML"},   {"gml", "GML"},
+        {"sqlite", "SQLite"}};
     for (const auto& [e, d] : preferred)
         if (ext == e && GDALGetDriverByName(d)) return d;
     const int n = GDALGetDriverCount();
@@ -304,9 +313,9 @@ OGRLayerH Dataset::layer(const std::string& name) const {
     OGRLayerH l = GDALDatasetGetLayerByName(m_h, name.c_str());
     if (!l) {
         std::string have;
-        for (const auto& n : layer_names()) have += (have.empty() ? "" : ", ") + n;
-        throw InputError("no layer '" + name + "' (layers: " + (have.empty() ? "none" : have) +
-                             ")",
+        for (const auto& n : layer_names())
+            have += (have.empty() ? "" : ", ") + n;
+        throw InputError("no layer '" + name + "' (layers: " + (have.empty() ? "none" : have) + ")",
                          ErrorContext{.file = m_path});
     }
     return l;
@@ -318,7 +327,9 @@ OGRLayerH Dataset::layer(int index) const {
     return l;
 }
 
-int Dataset::layer_count() const { return GDALDatasetGetLayerCount(m_h); }
+int Dataset::layer_count() const {
+    return GDALDatasetGetLayerCount(m_h);
+}
 
 std::vector<std::string> Dataset::layer_names() const {
     std::vector<std::string> out;
@@ -361,6 +372,8 @@ std::vector<std::string> field_names(OGRLayerH layer) {
     return out;
 }
 
-std::string layer_name(OGRLayerH layer) { return OGR_L_GetName(layer); }
+std::string layer_name(OGRLayerH layer) {
+    return OGR_L_GetName(layer);
+}
 
 } // namespace wangge::geo

@@ -10,7 +10,8 @@ namespace wangge::geo {
 
 Box bounds(const Ring& ring) {
     Box b;
-    for (const auto& p : ring) b.expand(p);
+    for (const auto& p : ring)
+        b.expand(p);
     return b;
 }
 
@@ -45,14 +46,16 @@ double planar_area(const Polygon& polygon) {
 
 double planar_area(const MultiPolygon& mp) {
     double a = 0.0;
-    for (const auto& p : mp.polygons) a += planar_area(p);
+    for (const auto& p : mp.polygons)
+        a += planar_area(p);
     return a;
 }
 
 std::size_t vertex_count(const MultiPolygon& mp) {
     std::size_t n = 0;
     for (const auto& poly : mp.polygons)
-        for (const auto& ring : poly.rings) n += ring.size();
+        for (const auto& ring : poly.rings)
+            n += ring.size();
     return n;
 }
 
@@ -108,7 +111,8 @@ class WkbReader {
             const auto n = u32();
             mp.polygons.reserve(n);
             for (std::uint32_t i = 0; i < n; ++i) {
-                if (header() != wkb_polygon) throw InputError("WKB: multipolygon part is not a polygon");
+                if (header() != wkb_polygon)
+                    throw InputError("WKB: multipolygon part is not a polygon");
                 mp.polygons.push_back(polygon_body());
             }
         } else {
@@ -184,7 +188,8 @@ std::vector<std::uint8_t> to_wkb(const MultiPolygon& mp) {
     out.push_back(1);
     put_u32(out, wkb_multipolygon);
     put_u32(out, static_cast<std::uint32_t>(mp.polygons.size()));
-    for (const auto& poly : mp.polygons) put_polygon(out, poly);
+    for (const auto& poly : mp.polygons)
+        put_polygon(out, poly);
     return out;
 }
 

@@ -26,7 +26,9 @@ GeosContext::GeosContext() {
     GEOSContext_setNoticeMessageHandler_r(m_h, ignore_notice, nullptr);
 }
 
-GeosContext::~GeosContext() { GEOS_finish_r(m_h); }
+GeosContext::~GeosContext() {
+    GEOS_finish_r(m_h);
+}
 
 GeosGeometry GeosContext::check(GEOSGeometry* result, const char* what) const {
     if (!result) throw LibraryError(std::string("GEOS: ") + what + ": " + m_last_error);
@@ -50,7 +52,8 @@ GEOSGeometry* make_polygon(GEOSContextHandle_t h, const Polygon& p) {
         GEOSGeometry* r = make_ring(h, p.rings[i]);
         if (!r) {
             GEOSGeom_destroy_r(h, shell);
-            for (auto* x : holes) GEOSGeom_destroy_r(h, x);
+            for (auto* x : holes)
+                GEOSGeom_destroy_r(h, x);
             return nullptr;
         }
         holes.push_back(r);
@@ -71,7 +74,8 @@ void read_polygon(GEOSContextHandle_t h, const GEOSGeometry* g, MultiPolygon& ou
     };
     read_ring(GEOSGetExteriorRing_r(h, g));
     const int nh = GEOSGetNumInteriorRings_r(h, g);
-    for (int i = 0; i < nh; ++i) read_ring(GEOSGetInteriorRingN_r(h, g, i));
+    for (int i = 0; i < nh; ++i)
+        read_ring(GEOSGetInteriorRingN_r(h, g, i));
     out.polygons.push_back(std::move(poly));
 }
 
@@ -81,7 +85,8 @@ void collect_polygons(GEOSContextHandle_t h, const GEOSGeometry* g, MultiPolygon
         read_polygon(h, g, out);
     } else if (type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
         const int n = GEOSGetNumGeometries_r(h, g);
-        for (int i = 0; i < n; ++i) collect_polygons(h, GEOSGetGeometryN_r(h, g, i), out);
+        for (int i = 0; i < n; ++i)
+            collect_polygons(h, GEOSGetGeometryN_r(h, g, i), out);
     }
 }
 } // namespace
@@ -96,7 +101,8 @@ GeosGeometry GeosContext::from(const MultiPolygon& mp) const {
     for (const auto& p : mp.polygons) {
         GEOSGeometry* g = make_polygon(m_h, p);
         if (!g) {
-            for (auto* x : parts) GEOSGeom_destroy_r(m_h, x);
+            for (auto* x : parts)
+                GEOSGeom_destroy_r(m_h, x);
             throw LibraryError("GEOS: cannot build a polygon: " + m_last_error);
         }
         parts.push_back(g);
@@ -130,7 +136,9 @@ GeosGeometry& GeosGeometry::operator=(GeosGeometry&& o) noexcept {
     return *this;
 }
 
-bool GeosGeometry::is_valid() const { return GEOSisValid_r(m_ctx->get(), m_g) == 1; }
+bool GeosGeometry::is_valid() const {
+    return GEOSisValid_r(m_ctx->get(), m_g) == 1;
+}
 
 std::string GeosGeometry::invalid_reason() const {
     char* r = GEOSisValidReason_r(m_ctx->get(), m_g);
@@ -139,7 +147,9 @@ std::string GeosGeometry::invalid_reason() const {
     return s;
 }
 
-bool GeosGeometry::is_empty() const { return GEOSisEmpty_r(m_ctx->get(), m_g) == 1; }
+bool GeosGeometry::is_empty() const {
+    return GEOSisEmpty_r(m_ctx->get(), m_g) == 1;
+}
 
 double GeosGeometry::area() const {
     double a = 0;
@@ -150,7 +160,8 @@ double GeosGeometry::area() const {
 MultiPolygon coverage_union(const GeosContext& ctx, const std::vector<const MultiPolygon*>& parts) {
     std::vector<GEOSGeometry*> polys;
     for (const auto* mp : parts)
-        for (const auto& p : mp->polygons) polys.push_back(ctx.from(p).release());
+        for (const auto& p : mp->polygons)
+            polys.push_back(ctx.from(p).release());
     GeosGeometry coll =
         ctx.check(GEOSGeom_createCollection_r(ctx.get(), GEOS_GEOMETRYCOLLECTION, polys.data(),
                                               static_cast<unsigned>(polys.size())),

@@ -43,7 +43,8 @@ Transformer::Transformer(const std::string& source, const std::string& target)
                          "': " + proj_message(m_h->ctx));
     m_h->pj = proj_normalize_for_visualization(m_h->ctx, raw);
     proj_destroy(raw);
-    if (!m_h->pj) throw LibraryError("PROJ: cannot normalise axis order: " + proj_message(m_h->ctx));
+    if (!m_h->pj)
+        throw LibraryError("PROJ: cannot normalise axis order: " + proj_message(m_h->ctx));
 }
 
 Transformer::~Transformer() = default;
@@ -74,17 +75,23 @@ Point Transformer::inverse(Point p) const {
     return p;
 }
 
-void Transformer::forward(std::span<Point> points) const { run(m_h->pj, m_h->ctx, PJ_FWD, points); }
-void Transformer::inverse(std::span<Point> points) const { run(m_h->pj, m_h->ctx, PJ_INV, points); }
+void Transformer::forward(std::span<Point> points) const {
+    run(m_h->pj, m_h->ctx, PJ_FWD, points);
+}
+void Transformer::inverse(std::span<Point> points) const {
+    run(m_h->pj, m_h->ctx, PJ_INV, points);
+}
 
 void Transformer::forward(MultiPolygon& mp) const {
     for (auto& poly : mp.polygons)
-        for (auto& ring : poly.rings) forward(std::span<Point>(ring));
+        for (auto& ring : poly.rings)
+            forward(std::span<Point>(ring));
 }
 
 void Transformer::inverse(MultiPolygon& mp) const {
     for (auto& poly : mp.polygons)
-        for (auto& ring : poly.rings) inverse(std::span<Point>(ring));
+        for (auto& ring : poly.rings)
+            inverse(std::span<Point>(ring));
 }
 
 std::string suggest_metric_crs(double lon, double lat) {

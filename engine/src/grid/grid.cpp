@@ -8,9 +8,12 @@ namespace wangge::grid {
 
 std::string_view to_string(UnitLevel level) {
     switch (level) {
-    case UnitLevel::county: return "county";
-    case UnitLevel::township: return "township";
-    case UnitLevel::village: return "village";
+    case UnitLevel::county:
+        return "county";
+    case UnitLevel::township:
+        return "township";
+    case UnitLevel::village:
+        return "village";
     }
     return "unknown";
 }
@@ -23,8 +26,8 @@ UnitLevel unit_level_from(std::string_view text) {
 }
 
 std::size_t Grid::count(UnitLevel level) const {
-    return static_cast<std::size_t>(
-        std::count_if(units.begin(), units.end(), [&](const AdminUnit& u) { return u.level == level; }));
+    return static_cast<std::size_t>(std::count_if(
+        units.begin(), units.end(), [&](const AdminUnit& u) { return u.level == level; }));
 }
 
 const AdminUnit* Grid::find_unit(std::string_view code) const {
@@ -41,15 +44,19 @@ const Cell* Grid::find_cell(std::string_view code) const {
 
 geo::Box Grid::bounds() const {
     geo::Box b;
-    for (const auto& c : cells) b.expand(geo::bounds(c.geometry));
+    for (const auto& c : cells)
+        b.expand(geo::bounds(c.geometry));
     return b;
 }
 
 std::size_t code_length(CodeScheme scheme) {
     switch (scheme) {
-    case CodeScheme::national14: return 14;
-    case CodeScheme::beijing15: return 15;
-    case CodeScheme::professional20: return 20;
+    case CodeScheme::national14:
+        return 14;
+    case CodeScheme::beijing15:
+        return 15;
+    case CodeScheme::professional20:
+        return 20;
     }
     return 14;
 }

@@ -31,10 +31,11 @@ OGRLayerH pick_layer(const geo::Dataset& ds, const std::string& name) {
         if (t == wkbPolygon || t == wkbMultiPolygon) return l;
     }
     std::string have;
-    for (const auto& n : ds.layer_names()) have += (have.empty() ? "" : ", ") + n;
-    throw InputError("several layers and none is polygonal; choose one with --layer (layers: " +
-                         have + ")",
-                     {.file = ds.path()});
+    for (const auto& n : ds.layer_names())
+        have += (have.empty() ? "" : ", ") + n;
+    throw InputError(
+        "several layers and none is polygonal; choose one with --layer (layers: " + have + ")",
+        {.file = ds.path()});
 }
 
 int require_field(OGRLayerH layer, const std::string& name, const std::string& file,
@@ -42,9 +43,10 @@ int require_field(OGRLayerH layer, const std::string& name, const std::string& f
     const int idx = geo::field_index(layer, name);
     if (idx < 0) {
         std::string have;
-        for (const auto& n : geo::field_names(layer)) have += (have.empty() ? "" : ", ") + n;
-        throw InputError(std::string("no such field (") + option + "); fields: " +
-                             (have.empty() ? "none" : have),
+        for (const auto& n : geo::field_names(layer))
+            have += (have.empty() ? "" : ", ") + n;
+        throw InputError(std::string("no such field (") + option +
+                             "); fields: " + (have.empty() ? "none" : have),
                          {.file = file, .layer = geo::layer_name(layer), .field = name});
     }
     return idx;
@@ -66,8 +68,9 @@ Grid read_grid(const std::string& source, const ImportOptions& opt) {
 
     const int i_code = require_field(layer, opt.code_field, source, "--code-field");
     const int i_name = optional_field(layer, opt.name_field, "name", source, "--name-field");
-    const int i_parent =
-        opt.parent_field.empty() ? -1 : require_field(layer, opt.parent_field, source, "--parent-field");
+    const int i_parent = opt.parent_field.empty()
+                             ? -1
+                             : require_field(layer, opt.parent_field, source, "--parent-field");
     const int i_households =
         optional_field(layer, opt.households_field, "households", source, "--households-field");
     const int i_population =
@@ -85,8 +88,8 @@ Grid read_grid(const std::string& source, const ImportOptions& opt) {
         geo::GdalErrorCapture capture;
         ct.reset(OCTNewCoordinateTransformation(src.get(), wgs84.get()));
         if (!ct)
-            throw InputError("no transformation from " + src.user_string() + " to EPSG:4326: " +
-                                 capture.last(),
+            throw InputError("no transformation from " + src.user_string() +
+                                 " to EPSG:4326: " + capture.last(),
                              where);
     }
 
@@ -106,7 +109,8 @@ Grid read_grid(const std::string& source, const ImportOptions& opt) {
         at.feature = fid;
 
         Cell cell;
-        if (!OGR_F_IsFieldSetAndNotNull(f, i_code) || std::string(OGR_F_GetFieldAsString(f, i_code)).empty()) {
+        if (!OGR_F_IsFieldSetAndNotNull(f, i_code) ||
+            std::string(OGR_F_GetFieldAsString(f, i_code)).empty()) {
             at.field = opt.code_field;
             throw InputError("the cell code is missing", at);
         }
@@ -137,9 +141,8 @@ Grid read_grid(const std::string& source, const ImportOptions& opt) {
         if (ct) {
             geo::GdalErrorCapture capture;
             if (OGR_G_Transform(g, ct.get()) != OGRERR_NONE)
-                throw InputError("coordinates cannot be transformed to EPSG:4326: " +
-                                     capture.last(),
-                                 at);
+                throw InputError(
+                    "coordinates cannot be transformed to EPSG:4326: " + capture.last(), at);
         }
         try {
             cell.geometry = geo::to_multipolygon(g);
@@ -171,9 +174,8 @@ void derive_units(Grid& grid, const std::function<std::string(const std::string&
     };
     add(UnitLevel::county, counties, [](const std::string&) { return std::string(); });
     add(UnitLevel::township, townships, [](const std::string& c) { return c.substr(0, 6); });
-    add(UnitLevel::village, villages, [](const std::string& c) {
-        return c.size() == 12 ? c.substr(0, 9) : std::string();
-    });
+    add(UnitLevel::village, villages,
+        [](const std::string& c) { return c.size() == 12 ? c.substr(0, 9) : std::string(); });
 }
 
 } // namespace wangge::grid

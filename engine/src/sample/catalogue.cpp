@@ -1,7 +1,7 @@
 #include "wangge/sample/catalogue.hpp"
 
-#include "wangge/error.hpp"
 #include "embedded_admin.hpp"
+#include "wangge/error.hpp"
 
 #include <algorithm>
 #include <sstream>
@@ -14,11 +14,13 @@ std::vector<std::string> split_csv_line(const std::string& line) {
     std::string cur;
     bool quoted = false;
     for (char c : line) {
-        if (c == '"') quoted = !quoted;
+        if (c == '"')
+            quoted = !quoted;
         else if (c == ',' && !quoted) {
             out.push_back(cur);
             cur.clear();
-        } else if (c != '\r') cur += c;
+        } else if (c != '\r')
+            cur += c;
     }
     out.push_back(cur);
     return out;
@@ -45,8 +47,7 @@ std::vector<AdminName> parse_admin_csv(const std::string& text, const std::strin
         if (line.empty()) continue;
         const auto f = split_csv_line(line);
         const auto need = static_cast<std::size_t>(std::max({code_col, name_col, parent_col}));
-        if (f.size() <= need)
-            throw DataError("too few columns", ErrorContext{.line = line_no});
+        if (f.size() <= need) throw DataError("too few columns", ErrorContext{.line = line_no});
         out.push_back({f[static_cast<std::size_t>(code_col)], f[static_cast<std::size_t>(name_col)],
                        f[static_cast<std::size_t>(parent_col)]});
     }

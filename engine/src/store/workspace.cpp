@@ -43,8 +43,8 @@ OGRLayerH create_layer(const geo::Dataset& ds, const char* name, OGRwkbGeometryT
     geo::SpatialRef wgs84;
     if (geom != wkbNone) wgs84 = geo::SpatialRef::from_user_input("EPSG:4326");
     const char* opts[] = {"GEOMETRY_NAME=geom", "FID=fid", nullptr};
-    OGRLayerH layer = GDALDatasetCreateLayer(ds.get(), name, wgs84.get(), geom,
-                                             const_cast<char**>(opts));
+    OGRLayerH layer =
+        GDALDatasetCreateLayer(ds.get(), name, wgs84.get(), geom, const_cast<char**>(opts));
     if (!layer)
         throw StoreError(std::string("cannot create table '") + name + "': " + capture.last(),
                          {.file = ds.path()});
@@ -87,7 +87,8 @@ void create_feature(OGRLayerH layer, OGRFeatureH f, const std::string& path) {
 template <class F> void for_each_feature(OGRLayerH layer, const std::string& filter, F&& f) {
     OGR_L_SetAttributeFilter(layer, filter.empty() ? nullptr : filter.c_str());
     OGR_L_ResetReading(layer);
-    while (geo::FeaturePtr feat{OGR_L_GetNextFeature(layer)}) f(feat.get());
+    while (geo::FeaturePtr feat{OGR_L_GetNextFeature(layer)})
+        f(feat.get());
     OGR_L_SetAttributeFilter(layer, nullptr);
 }
 
@@ -103,8 +104,7 @@ std::string quote_sql(const std::string& s) {
 } // namespace
 
 Workspace Workspace::create(const std::string& path) {
-    if (fs::exists(path))
-        throw InputError("workspace already exists", ErrorContext{.file = path});
+    if (fs::exists(path)) throw InputError("workspace already exists", ErrorContext{.file = path});
     Workspace ws(geo::Dataset::create_vector(path, "GPKG"));
     try {
         ws.create_schema();
@@ -158,8 +158,8 @@ Workspace Workspace::open(const std::string& path, bool update) {
         throw InputError("no such workspace (create one with 'wangge grid import' or "
                          "'wangge sample jishan')",
                          ErrorContext{.file = path});
-    Workspace ws(geo::Dataset::open_vector(
-        path, update ? geo::Dataset::Mode::update : geo::Dataset::Mode::read));
+    Workspace ws(geo::Dataset::open_vector(path, update ? geo::Dataset::Mode::update
+                                                        : geo::Dataset::Mode::read));
     if (!GDALDatasetGetLayerByName(ws.m_ds.get(), "wangge_meta") ||
         ws.meta("format") != std::optional<std::string>(format_name))
         throw InputError("not a wangge workspace", ErrorContext{.file = path});
@@ -169,9 +169,8 @@ Workspace Workspace::open(const std::string& path, bool update) {
 std::optional<std::string> Workspace::meta(const std::string& key) const {
     OGRLayerH layer = m_ds.layer("wangge_meta");
     std::optional<std::string> out;
-    for_each_feature(layer, "key = " + quote_sql(key), [&](OGRFeatureH f) {
-        out = get_string(f, geo::field_index(layer, "value"));
-    });
+    for_each_feature(layer, "key = " + quote_sql(key),
+                     [&](OGRFeatureH f) { out = get_string(f, geo::field_index(layer, "value")); });
     return out;
 }
 
@@ -232,12 +231,14 @@ int Workspace::add_version(const NewVersion& nv) {
     if (nv.grid.cells.empty()) throw InputError("a grid version needs at least one cell");
     const auto parent = current_version();
     int id = 1;
-    for (const auto& v : versions()) id = std::max(id, v.id + 1);
+    for (const auto& v : versions())
+        id = std::max(id, v.id + 1);
 
     // Choose the metric CRS from the data the first time.
     if (!meta("metric_crs")) {
         const auto b = nv.grid.bounds();
-        set_meta("metric_crs", geo::suggest_metric_crs((b.minx + b.maxx) / 2, (b.miny + b.maxy) / 2));
+        set_meta("metric_crs",
+                 geo::suggest_metric_crs((b.minx + b.maxx) / 2, (b.miny + b.maxy) / 2));
     }
 
     geo::Transaction tx(m_ds);
@@ -313,7 +314,8 @@ grid::Grid Workspace::grid(std::optional<int> version) const {
     grid::Grid g;
     {
         OGRLayerH layer = m_ds.layer("admin_units");
-        const int i_level = geo::field_index(layer, "level"), i_code = geo::field_index(layer, "code"),
+        const int i_level = geo::field_index(layer, "level"),
+                  i_code = geo::field_index(layer, "code"),
                   i_name = geo::field_index(layer, "name"),
                   i_parent = geo::field_index(layer, "parent_code");
         for_each_feature(layer, filter, [&](OGRFeatureH f) {
@@ -322,13 +324,15 @@ grid::Grid Workspace::grid(std::optional<int> version) const {
             u.code = get_string(f, i_code);
             u.name = get_string(f, i_name);
             u.parent_code = get_string(f, i_parent);
-            if (OGRGeometryH geom = OGR_F_GetGeometryRef(f)) u.geometry = geo::to_multipolygon(geom);
+            if (OGRGeometryH geom = OGR_F_GetGeometryRef(f))
+                u.geometry = geo::to_multipolygon(geom);
             g.units.push_back(std::move(u));
         });
     }
     {
         OGRLayerH layer = m_ds.layer("cells");
-        const int i_code = geo::field_index(layer, "code"), i_name = geo::field_index(layer, "name"),
+        const int i_code = geo::field_index(layer, "code"),
+                  i_name = geo::field_index(layer, "name"),
                   i_village = geo::field_index(layer, "village_code"),
                   i_township = geo::field_index(layer, "township_code"),
                   i_county = geo::field_index(layer, "county_code"),
@@ -405,13 +409,14 @@ void export_grid(const grid::Grid& g, const std::string& out_path, int version) 
         geo::SpatialRef wgs84 = geo::SpatialRef::from_user_input("EPSG:4326");
         geo::GdalErrorCapture capture;
         CPLStringList opts;
-        for (const auto& o : layer_opts) opts.AddString(o.c_str());
-        OGRLayerH layer = GDALDatasetCreateLayer(ds.get(), "cells", wgs84.get(), wkbMultiPolygon,
-                                                 opts.List());
+        for (const auto& o : layer_opts)
+            opts.AddString(o.c_str());
+        OGRLayerH layer =
+            GDALDatasetCreateLayer(ds.get(), "cells", wgs84.get(), wkbMultiPolygon, opts.List());
         if (!layer) throw StoreError("cannot create layer: " + capture.last(), {.file = out_path});
         const std::vector<FieldSpec> fields = {
-            {"code", OFTString},          {"name", OFTString},       {"village_code", OFTString},
-            {"township_code", OFTString}, {"county_code", OFTString}, {"households", OFTInteger64},
+            {"code", OFTString},          {"name", OFTString},         {"village_code", OFTString},
+            {"township_code", OFTString}, {"county_code", OFTString},  {"households", OFTInteger64},
             {"population", OFTInteger64}, {"grid_version", OFTInteger}};
         for (const auto& fsp : fields) {
             OGRFieldDefnH fd = OGR_Fld_Create(fsp.name, fsp.type);

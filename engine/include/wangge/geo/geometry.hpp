@@ -75,7 +75,8 @@ void normalise_orientation(MultiPolygon& mp);
 template <class F> void for_each_point(MultiPolygon& mp, F&& f) {
     for (auto& poly : mp.polygons)
         for (auto& ring : poly.rings)
-            for (auto& p : ring) f(p);
+            for (auto& p : ring)
+                f(p);
 }
 
 // ISO WKB (little endian, 2D) of a MultiPolygon, and its reader, which also accepts a

@@ -20,9 +20,9 @@ enum class UnitLevel { county, township, village };
 
 struct AdminUnit {
     UnitLevel level = UnitLevel::village;
-    std::string code;        // 6, 9 or 12 digits for national codes
+    std::string code; // 6, 9 or 12 digits for national codes
     std::string name;
-    std::string parent_code; // "" for the county
+    std::string parent_code;    // "" for the county
     geo::MultiPolygon geometry; // may be empty when the source had none
     friend bool operator==(const AdminUnit&, const AdminUnit&) = default;
 };

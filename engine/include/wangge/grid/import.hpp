@@ -10,14 +10,14 @@
 namespace wangge::grid {
 
 struct ImportOptions {
-    std::string layer;        // "" = the only (or first polygon) layer
+    std::string layer; // "" = the only (or first polygon) layer
     std::string code_field = "code";
-    std::string name_field;   // "" = "name" when the source has it
-    std::string parent_field; // the village code; "" = derived from 14/15/20-digit cell codes
+    std::string name_field;       // "" = "name" when the source has it
+    std::string parent_field;     // the village code; "" = derived from 14/15/20-digit cell codes
     std::string households_field; // "" = "households" when present
     std::string population_field; // "" = "population" when present
-    std::string src_crs;      // overrides (or supplies) the layer's CRS
-    std::string where;        // OGR attribute filter, e.g. "admin_level='8'"
+    std::string src_crs;          // overrides (or supplies) the layer's CRS
+    std::string where;            // OGR attribute filter, e.g. "admin_level='8'"
 };
 
 // Reads the cells. Throws InputError naming the file, layer, feature and field for an
