@@ -3,6 +3,7 @@
 #include "output.hpp"
 #include "wangge/error.hpp"
 #include "wangge/grid/import.hpp"
+#include "wangge/grid/validate.hpp"
 #include "wangge/store/workspace.hpp"
 
 #include <filesystem>
@@ -17,8 +18,32 @@ struct ImportArgs {
     std::string source;
     std::string workspace;
     std::string note;
+    std::string county;
+    bool allow_defects = false;
     grid::ImportOptions options;
 };
+
+// Validates the grid about to be imported; refuses it (DataError, before anything is
+// written) when it has defects, unless they are allowed. Returns the report to store.
+grid::ValidationReport validate_for_import(const grid::Grid& g, const ImportArgs& a,
+                                           const store::Workspace& ws) {
+    grid::ValidateOptions vo;
+    if (ws.current_version()) vo.metric_crs = ws.metric_crs(); // else chosen as add_version does
+    if (!a.county.empty()) vo.county_boundary = grid::read_boundary(a.county);
+    const auto report = grid::validate(g, vo);
+    if (!report.valid() && !a.allow_defects) {
+        std::string list;
+        for (std::size_t i = 0; i < report.issues.size() && i < 5; ++i)
+            list += "\n  " + report.issues[i].describe();
+        if (report.issues.size() > 5) list += "\n  ...";
+        throw DataError("the grid has " + report.summary() +
+                            "; nothing was imported (fix them, or import anyway with "
+                            "--allow-defects; wangge grid validate lists them all):" +
+                            list,
+                        {.file = a.source});
+    }
+    return report;
+}
 
 // Unit names already known to the workspace (from earlier versions), so a re-imported grid
 // keeps its villages' and townships' names.
@@ -44,10 +69,15 @@ void run_import(const ImportArgs& a) {
     if (!existed) fs::remove(target);
     nlohmann::ordered_json summary;
     int id = 0;
+    grid::ValidationReport report;
     try {
         auto ws = existed ? store::Workspace::open(target, true) : store::Workspace::create(target);
         grid::derive_units(g, known_names(existed ? &ws : nullptr));
-        store::NewVersion nv{.grid = std::move(g), .note = a.note, .source = a.source};
+        report = validate_for_import(g, a, ws);
+        store::NewVersion nv{.grid = std::move(g),
+                             .note = a.note,
+                             .source = a.source,
+                             .validation_report = report.to_json()};
         id = ws.add_version(nv);
         summary = grid_summary(ws, id);
     } catch (...) {
@@ -59,6 +89,9 @@ void run_import(const ImportArgs& a) {
     std::cout << "imported " << summary["cells"].get<std::size_t>() << " cells from " << a.source
               << " as grid version " << id << "\n";
     print_grid_summary(std::cout, summary);
+    if (!report.valid())
+        std::cout << "defects       " << report.summary()
+                  << ", allowed (the report is stored with the version)\n";
 }
 
 } // namespace
@@ -87,6 +120,9 @@ void register_grid(CLI::App& app) {
                     "CRS of the source when it has none or a wrong one (e.g. EPSG:4546)");
     imp->add_option("--where", ia->options.where, "OGR attribute filter, e.g. \"admin_level='8'\"");
     imp->add_option("--note", ia->note, "Why this version exists");
+    imp->add_option("--county", ia->county, "County boundary to validate the cells against");
+    imp->add_flag("--allow-defects", ia->allow_defects,
+                  "Import even if validation finds defects (the report is stored)");
     imp->callback([ia] { run_import(*ia); });
 
     // ---- info

@@ -13,6 +13,8 @@ void register_grid(CLI::App& app);
 void register_sample(CLI::App& app);
 void register_validate(CLI::App& grid_command); // adds "validate" under "grid"
 void register_assign(CLI::App& app);
+void register_render(CLI::App& app);
+void register_imagery(CLI::App& app);
 
 // Set by a command that wants a non-zero exit without an error (e.g. validation found
 // defects).

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
     wangge::app::register_grid(app);
     wangge::app::register_sample(app);
     wangge::app::register_assign(app);
+    wangge::app::register_render(app);
+    wangge::app::register_imagery(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

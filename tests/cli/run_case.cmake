@@ -1,6 +1,8 @@
 # Runs one golden-file case of the wangge command (see tests/CMakeLists.txt).
 # Placeholders in `cmd` and `expected`: @WANGGE@ @DATA@ @TMP@. A line that starts with "! "
 # is a step that must fail (its output is not compared).
+# New policies: under the old CMP0053 rules "@WANGGE@" below would itself be expanded.
+cmake_minimum_required(VERSION 3.25)
 file(REMOVE_RECURSE "${TMP}")
 file(MAKE_DIRECTORY "${TMP}")
 file(STRINGS "${CASE}/cmd" lines)

@@ -61,6 +61,12 @@ int optional_field(OGRLayerH layer, const std::string& chosen, const char* fallb
 } // namespace
 
 Grid read_grid(const std::string& source, const ImportOptions& opt) {
+    std::vector<FeatureProblem> problems;
+    return read_grid(source, opt, problems);
+}
+
+Grid read_grid(const std::string& source, const ImportOptions& opt,
+               std::vector<FeatureProblem>& problems) {
     auto ds = geo::Dataset::open_vector(source);
     OGRLayerH layer = pick_layer(ds, opt.layer);
     const std::string lname = geo::layer_name(layer);
@@ -101,6 +107,9 @@ Grid read_grid(const std::string& source, const ImportOptions& opt) {
 
     Grid grid;
     std::map<std::string, std::int64_t> seen; // code -> feature id
+    // GDAL's warnings about features (an unclosed ring, say) are not printed: what matters
+    // in them is reported by the validator.
+    geo::GdalErrorCapture quiet;
     OGR_L_ResetReading(layer);
     while (geo::FeaturePtr feat{OGR_L_GetNextFeature(layer)}) {
         OGRFeatureH f = feat.get();
@@ -109,13 +118,21 @@ Grid read_grid(const std::string& source, const ImportOptions& opt) {
         at.feature = fid;
 
         Cell cell;
+        // Kept features are reported against this cell index.
+        auto keep = [&](bool geometry, const std::string& message) {
+            problems.push_back({grid.cells.size(), fid, geometry, message});
+        };
         if (!OGR_F_IsFieldSetAndNotNull(f, i_code) ||
             std::string(OGR_F_GetFieldAsString(f, i_code)).empty()) {
             at.field = opt.code_field;
-            throw InputError("the cell code is missing", at);
+            if (!opt.keep_unusable_features) throw InputError("the cell code is missing", at);
+            keep(false, "feature " + std::to_string(fid) + " has no cell code");
+            at.field.clear();
+        } else {
+            cell.code = OGR_F_GetFieldAsString(f, i_code);
         }
-        cell.code = OGR_F_GetFieldAsString(f, i_code);
-        if (auto [it, inserted] = seen.emplace(cell.code, fid); !inserted) {
+        if (auto [it, inserted] = seen.emplace(cell.code, fid);
+            !inserted && !opt.allow_duplicate_codes && !cell.code.empty()) {
             at.field = opt.code_field;
             throw DataError("duplicate cell code '" + cell.code + "' (also feature " +
                                 std::to_string(it->second) + ")",
@@ -137,17 +154,27 @@ Grid read_grid(const std::string& source, const ImportOptions& opt) {
 
         OGRGeometryH g = OGR_F_GetGeometryRef(f);
         at.cell = cell.code;
+        if (!g && opt.keep_unusable_features) {
+            grid.cells.push_back(std::move(cell)); // an empty geometry, reported as such
+            continue;
+        }
         if (!g) throw InputError("the feature has no geometry", at);
         if (ct) {
             geo::GdalErrorCapture capture;
-            if (OGR_G_Transform(g, ct.get()) != OGRERR_NONE)
-                throw InputError(
-                    "coordinates cannot be transformed to EPSG:4326: " + capture.last(), at);
+            if (OGR_G_Transform(g, ct.get()) != OGRERR_NONE) {
+                const std::string why =
+                    "coordinates cannot be transformed to EPSG:4326: " + capture.last();
+                if (!opt.keep_unusable_features) throw InputError(why, at);
+                keep(true, "feature " + std::to_string(fid) + ": " + why);
+                grid.cells.push_back(std::move(cell));
+                continue;
+            }
         }
         try {
             cell.geometry = geo::to_multipolygon(g);
         } catch (const InputError& e) {
-            throw InputError(e.message(), at);
+            if (!opt.keep_unusable_features) throw InputError(e.message(), at);
+            keep(true, "feature " + std::to_string(fid) + ": " + e.message());
         }
         grid.cells.push_back(std::move(cell));
     }

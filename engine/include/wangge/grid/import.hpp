@@ -4,8 +4,10 @@
 
 #include "wangge/grid/grid.hpp"
 
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace wangge::grid {
 
@@ -18,12 +20,29 @@ struct ImportOptions {
     std::string population_field; // "" = "population" when present
     std::string src_crs;          // overrides (or supplies) the layer's CRS
     std::string where;            // OGR attribute filter, e.g. "admin_level='8'"
+    // For validation (grid validate), which must report defects rather than stop at the
+    // first: keep cells whose code repeats another's, and keep features whose code or
+    // geometry cannot be used (with an empty code or geometry), saying why in `problems`.
+    bool allow_duplicate_codes = false;
+    bool keep_unusable_features = false;
+};
+
+// A feature kept by read_grid under ImportOptions::keep_unusable_features although its code or
+// geometry could not be used.
+struct FeatureProblem {
+    std::size_t cell = 0;     // index into Grid::cells
+    std::int64_t feature = 0; // OGR feature id
+    bool geometry = true;     // the geometry (true) or the code (false) is unusable
+    std::string message;
 };
 
 // Reads the cells. Throws InputError naming the file, layer, feature and field for an
 // unreadable source, unknown layer or field, non-polygon geometry, missing or unknown CRS,
 // a missing code; DataError for duplicate codes. Multipart cells are kept as they are.
 [[nodiscard]] Grid read_grid(const std::string& source, const ImportOptions& options);
+// The same, collecting the features kept under ImportOptions::keep_unusable_features.
+[[nodiscard]] Grid read_grid(const std::string& source, const ImportOptions& options,
+                             std::vector<FeatureProblem>& problems);
 
 // Fills grid.units with the villages, townships and county that the cells' codes name, each
 // the union of its cells. name_of gives a unit's name from its code ("" if unknown).

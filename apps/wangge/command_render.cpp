@@ -1,0 +1,142 @@
+// wangge render: status maps as PNG for screens, PDF/SVG print maps. Thin over render/.
+#include "commands.hpp"
+#include "wangge/error.hpp"
+#include "wangge/render/renderer.hpp"
+#include "wangge/store/workspace.hpp"
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+namespace wangge::app {
+
+namespace {
+
+struct RenderArgs {
+    std::string workspace;
+    std::string out;
+    std::string bbox;
+    std::string township;
+    std::string cell;
+    int width = 1024;
+    int height = 1024;
+    std::string paper;
+    int dpi = 150;
+    bool landscape = false;
+    std::string at;
+    std::string style_dir;
+    std::string style = "satellite-overlay";
+    std::string status_file;
+    std::string pins_file;
+    std::string format;
+    int version = 0;
+};
+
+geo::Box parse_bbox(const std::string& text) {
+    std::stringstream ss(text);
+    std::string part;
+    std::vector<double> v;
+    while (std::getline(ss, part, ',')) {
+        try {
+            std::size_t used = 0;
+            v.push_back(std::stod(part, &used));
+            if (used != part.size()) throw std::invalid_argument(part);
+        } catch (const std::exception&) {
+            throw InputError("--bbox: not a number: '" + part + "'");
+        }
+    }
+    if (v.size() != 4) throw InputError("--bbox takes minlon,minlat,maxlon,maxlat");
+    return {v[0], v[1], v[2], v[3]};
+}
+
+std::string now_utc() {
+    const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%MZ", &tm);
+    return buf;
+}
+
+void run_render(const RenderArgs& a) {
+    namespace fs = std::filesystem;
+    if (static_cast<int>(!a.bbox.empty()) + static_cast<int>(!a.township.empty()) +
+            static_cast<int>(!a.cell.empty()) >
+        1)
+        throw InputError("give at most one of --bbox, --township, --cell");
+    const auto ws = store::Workspace::open(a.workspace);
+    const auto data =
+        render::MapData::load(ws, a.version > 0 ? std::optional<int>(a.version) : std::nullopt);
+    const render::Area area = !a.bbox.empty()       ? render::area_of_lonlat(parse_bbox(a.bbox))
+                              : !a.township.empty() ? render::area_of_unit(*data, a.township)
+                              : !a.cell.empty()     ? render::area_of_cell(*data, a.cell)
+                                                    : render::area_of_all(*data);
+    const std::string at = a.at.empty() ? now_utc() : a.at;
+    const render::RenderStatus status =
+        a.status_file.empty() && a.pins_file.empty()
+            ? render::status_from_workspace(ws, at)
+            : render::read_status_files(a.status_file, a.pins_file, at);
+    render::Renderer renderer(data, {.dir = a.style_dir, .name = a.style});
+
+    std::string ext = fs::path(a.out).extension().string();
+    for (auto& c : ext)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (ext == ".pdf" || ext == ".svg") {
+        const render::Paper paper{
+            .size = a.paper.empty() ? "A4" : a.paper, .landscape = a.landscape, .dpi = a.dpi};
+        renderer.render_print(area, paper, status, a.out);
+        std::cout << "wrote " << a.out << " (" << paper.size
+                  << (paper.landscape ? " landscape" : "") << ", " << paper.dpi << " dpi, "
+                  << area.name << ", status at " << at << ")\n";
+        return;
+    }
+    if (!a.paper.empty()) throw InputError("--paper is for .pdf and .svg outputs");
+    const auto t =
+        renderer.render_to_file(area.box_3857, a.width, a.height, status, a.out, a.format);
+    std::cout << "wrote " << a.out << " (" << a.width << " x " << a.height << " px, " << area.name
+              << ", status at " << at << "; draw " << t.draw_s << " s, encode " << t.encode_s
+              << " s)\n";
+}
+
+} // namespace
+
+void register_render(CLI::App& app) {
+    auto a = std::make_shared<RenderArgs>();
+    auto* r = app.add_subcommand(
+        "render", "Draw a status map: PNG for screens, PDF or SVG print maps with legend");
+    r->add_option("WORKSPACE", a->workspace, "Workspace GeoPackage")->required();
+    r->add_option("--out,-o", a->out, "Output .png/.jpg/.webp, or .pdf/.svg for print")->required();
+    auto* bbox = r->add_option("--bbox", a->bbox, "minlon,minlat,maxlon,maxlat");
+    auto* town = r->add_option("--township", a->township, "Township (or village) code");
+    auto* cell = r->add_option("--cell", a->cell, "Cell code");
+    bbox->excludes(town)->excludes(cell);
+    town->excludes(cell);
+    auto* width = r->add_option("--width", a->width, "Image width in px")
+                      ->capture_default_str()
+                      ->check(CLI::Range(1, 16384));
+    auto* height = r->add_option("--height", a->height, "Image height in px")
+                       ->capture_default_str()
+                       ->check(CLI::Range(1, 16384));
+    auto* paper = r->add_option("--paper", a->paper, "Paper for print maps: A4 or A3")
+                      ->check(CLI::IsMember({"A4", "A3", "a4", "a3"}));
+    paper->excludes(width)->excludes(height);
+    r->add_option("--dpi", a->dpi, "Print resolution")
+        ->capture_default_str()
+        ->check(CLI::Range(36, 1200));
+    r->add_flag("--landscape", a->landscape, "Landscape paper");
+    r->add_option("--at", a->at, "Time the statuses hold at (default: now)");
+    r->add_option("--style", a->style_dir, "Style folder (default: the styles/ of wangge)");
+    r->add_option("--style-name", a->style, "imagery, overlay or satellite-overlay")
+        ->capture_default_str();
+    r->add_option("--status-file", a->status_file,
+                  "CSV 'cell_code,state' (state: none, on_time, warning, overdue)");
+    r->add_option("--pins-file", a->pins_file, "CSV 'lon,lat,state,id' of incidents");
+    r->add_option("--format", a->format, "png, png8, jpeg, webp (default: by extension)");
+    r->add_option("--version", a->version, "Grid version (default: current)");
+    r->callback([a] { run_render(*a); });
+}
+
+} // namespace wangge::app

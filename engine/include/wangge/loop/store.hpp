@@ -1,0 +1,163 @@
+// The loop's tables in the workspace GeoPackage, written with SQLite directly for speed.
+//
+// Tables (created on first open, next to the grid tables of store/workspace.hpp):
+//   loop_departments, loop_functions, loop_categories   the catalogue
+//   loop_duties                                         duties (function, level, unit, ...)
+//   loop_incidents     one row per matter: a GeoPackage feature table (point geometry,
+//                      EPSG:4326, registered in gpkg_contents) so GIS tools see the pins;
+//                      category, reporter, times (ISO 8601 local), state, cell code, grid
+//                      version, routed and dispatched department and person, deadlines,
+//                      boundary distance and near-boundary flag
+//   loop_journal       the append-only event journal (incident, from, to, actor, time, ...)
+// Every write is one transaction: a bulk import lands whole or not at all.
+//
+// Ownership and threading: a LoopStore owns one SQLite connection; use it from one thread
+// at a time. Open it only while no GDAL handle is writing the same file (GDAL keeps its own
+// connection; SQLite's locking keeps the file consistent, but a writer would wait).
+#pragma once
+
+#include "wangge/geo/geometry.hpp"
+#include "wangge/grid/grid.hpp"
+#include "wangge/grid/locator.hpp"
+#include "wangge/loop/catalogue.hpp"
+#include "wangge/loop/duties.hpp"
+#include "wangge/loop/incident.hpp"
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace wangge::loop {
+
+// A report as it comes in (from a worker's app, a citizen, a sensor or a file).
+struct Report {
+    std::int64_t id = 0;
+    std::string category;
+    geo::Point lonlat;
+    LocalTime at;
+    std::string reporter;
+};
+
+// A matter with where it is and who it was routed to.
+struct IncidentRecord {
+    Incident incident;
+    geo::Point lonlat;
+    std::string cell; // "" when outside every cell
+    std::string village;
+    std::string township;
+    int grid_version = 0;
+    double boundary_distance_m = 0;
+    bool near_boundary = false;
+    std::string route_department; // from the duties at report time; "" when nobody
+    std::string route_person;
+    bool route_fallback = false; // routed to the territory (属地兜底)
+    friend bool operator==(const IncidentRecord&, const IncidentRecord&) = default;
+};
+
+struct ImportOptions {
+    // Distance to the nearest cell boundary under which a matter is flagged.
+    double near_boundary_m = 30;
+    // Township-level units counted as town (1 h verification); the rest are countryside.
+    std::set<std::string> urban_townships{"140824100", "140824400", "140824401"};
+};
+
+struct ImportSummary {
+    std::size_t imported = 0;
+    std::size_t outside_grid = 0;
+    std::size_t near_boundary = 0;
+    std::size_t unrouted = 0; // no holder, not even the territory
+};
+
+// Everything an import needs; all references must outlive the call.
+struct ImportContext {
+    const grid::Grid& grid;
+    int grid_version;
+    const grid::Locator& locator; // built over grid
+    const Loop& loop;
+    const DutyTable& duties;
+    ImportOptions options = {};
+};
+
+// Locates, routes and opens one report (no storage): the record an import writes.
+[[nodiscard]] IncidentRecord make_record(const Report& report, const ImportContext& context);
+
+// Performance per unit of the hierarchy or per holder.
+enum class StatsBy { cell, village, township, department, person };
+[[nodiscard]] std::string_view to_string(StatsBy by);
+[[nodiscard]] StatsBy stats_by_from(std::string_view text); // throws InputError
+
+struct StatsRow {
+    std::string key;       // cell / village / township code, department code, or person
+    std::size_t total = 0; // matters counted (rejected ones are not)
+    std::size_t closed = 0;
+    std::size_t closed_on_time = 0;
+    std::size_t open_overdue = 0; // open matters past their step's deadline at `at`
+    std::size_t returns = 0;
+    std::size_t reworks = 0;
+    double close_rate = 0;                   // closed / total
+    double on_time_rate = 0;                 // closed_on_time / (closed + open_overdue)
+    double median_close_working_minutes = 0; // report to close, working time; 0 if none
+    friend bool operator==(const StatsRow&, const StatsRow&) = default;
+};
+
+class LoopStore {
+  public:
+    // Opens the workspace file (it must exist and be a GeoPackage) and creates the loop
+    // tables when missing. Throws StoreError.
+    static LoopStore open(const std::string& gpkg_path);
+    ~LoopStore();
+    LoopStore(LoopStore&&) noexcept;
+    LoopStore& operator=(LoopStore&&) noexcept;
+    LoopStore(const LoopStore&) = delete;
+    LoopStore& operator=(const LoopStore&) = delete;
+
+    // Replaces the stored catalogue / duties. One transaction each.
+    void save_catalogue(const Catalogue& catalogue);
+    [[nodiscard]] Catalogue load_catalogue() const;
+    void save_duties(const DutyTable& duties);
+    [[nodiscard]] DutyTable load_duties(const Catalogue& catalogue) const;
+
+    // Locates, routes and opens every report and writes them in one transaction (the
+    // locating runs on a second thread, overlapped with the writing). A report
+    // whose id exists already fails the whole import (StoreError), as does an unknown
+    // category (DataError).
+    ImportSummary import_reports(std::span<const Report> reports, const ImportContext& context);
+
+    // Writes finished records and their journal as they are (a generated history, a copy
+    // from another workspace), in one transaction. A repeated id fails it (StoreError).
+    void insert(std::span<const IncidentRecord> records, std::span<const Event> journal);
+
+    // Applies transitions to stored incidents and appends them to the journal, all in one
+    // transaction; nothing is written if any of them fails.
+    struct Change {
+        std::int64_t incident = 0;
+        Transition transition;
+    };
+    void apply(std::span<const Change> changes, const Loop& loop);
+    void supervise(std::int64_t incident, LocalTime at, const std::string& actor,
+                   const std::string& note, const Loop& loop);
+
+    [[nodiscard]] std::optional<IncidentRecord> incident(std::int64_t id) const;
+    [[nodiscard]] std::vector<IncidentRecord> incidents() const;
+    [[nodiscard]] std::vector<Event> journal(std::int64_t incident) const;
+    [[nodiscard]] std::size_t incident_count() const;
+
+    // compute_stats() over the stored incidents, reading only the columns it needs.
+    [[nodiscard]] std::vector<StatsRow> stats(StatsBy by, LocalTime at, const Loop& loop) const;
+
+  private:
+    struct Impl;
+    explicit LoopStore(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+};
+
+// Groups by `by` (department and person: the dispatched holder, else the routed one;
+// records without one are grouped under ""). Rows sorted by key. Counts open matters that
+// are overdue at `at` against the on-time rate.
+[[nodiscard]] std::vector<StatsRow> compute_stats(std::span<const IncidentRecord> records,
+                                                  StatsBy by, LocalTime at, const Loop& loop);
+
+} // namespace wangge::loop

@@ -1,0 +1,320 @@
+#include "wangge/loop/incident.hpp"
+
+#include "wangge/error.hpp"
+
+#include <algorithm>
+
+namespace wangge::loop {
+
+namespace {
+
+using S = State;
+
+// The transition table, one row per state (see the header).
+constexpr std::array<S, 3> from_reported{S::filed, S::rejected, S::self_handled};
+constexpr std::array<S, 2> from_self_handled{S::closed, S::filed};
+constexpr std::array<S, 1> from_filed{S::dispatched};
+constexpr std::array<S, 2> from_dispatched{S::in_progress, S::returned};
+constexpr std::array<S, 1> from_returned{S::dispatched};
+constexpr std::array<S, 3> from_in_progress{S::feedback, S::extended, S::backlog};
+constexpr std::array<S, 2> from_extended{S::in_progress, S::feedback};
+constexpr std::array<S, 1> from_backlog{S::in_progress};
+constexpr std::array<S, 2> from_feedback{S::closed, S::rework};
+constexpr std::array<S, 1> from_rework{S::dispatched};
+
+std::string list(std::span<const State> states) {
+    std::string out;
+    for (const auto s : states) {
+        if (!out.empty()) out += ", ";
+        out += to_string(s);
+    }
+    return out.empty() ? "none (final state)" : out;
+}
+
+std::string incident_label(const Incident& incident) {
+    return "incident " + std::to_string(incident.report.id);
+}
+
+} // namespace
+
+std::string_view to_string(State state) {
+    switch (state) {
+    case S::reported:
+        return "reported";
+    case S::self_handled:
+        return "self_handled";
+    case S::filed:
+        return "filed";
+    case S::rejected:
+        return "rejected";
+    case S::dispatched:
+        return "dispatched";
+    case S::returned:
+        return "returned";
+    case S::in_progress:
+        return "in_progress";
+    case S::extended:
+        return "extended";
+    case S::backlog:
+        return "backlog";
+    case S::feedback:
+        return "feedback";
+    case S::rework:
+        return "rework";
+    case S::closed:
+        return "closed";
+    }
+    return "?";
+}
+
+State state_from(std::string_view text) {
+    for (const auto s : all_states)
+        if (to_string(s) == text) return s;
+    throw InputError("unknown incident state '" + std::string(text) + "' (expected one of " +
+                     list(all_states) + ")");
+}
+
+bool is_final(State state) {
+    return state == S::rejected || state == S::closed;
+}
+
+std::span<const State> allowed_next(State from) {
+    switch (from) {
+    case S::reported:
+        return from_reported;
+    case S::self_handled:
+        return from_self_handled;
+    case S::filed:
+        return from_filed;
+    case S::dispatched:
+        return from_dispatched;
+    case S::returned:
+        return from_returned;
+    case S::in_progress:
+        return from_in_progress;
+    case S::extended:
+        return from_extended;
+    case S::backlog:
+        return from_backlog;
+    case S::feedback:
+        return from_feedback;
+    case S::rework:
+        return from_rework;
+    case S::rejected:
+    case S::closed:
+        return {};
+    }
+    return {};
+}
+
+bool is_allowed(State from, State to) {
+    const auto next = allowed_next(from);
+    return std::find(next.begin(), next.end(), to) != next.end();
+}
+
+std::string_view to_string(Status status) {
+    switch (status) {
+    case Status::on_time:
+        return "on_time";
+    case Status::warning:
+        return "warning";
+    case Status::overdue:
+        return "overdue";
+    case Status::closed_on_time:
+        return "closed_on_time";
+    case Status::closed_late:
+        return "closed_late";
+    }
+    return "?";
+}
+
+Clock clock_of(State state) {
+    switch (state) {
+    case S::reported:
+    case S::filed:
+    case S::returned:
+    case S::rework:
+        return Clock::dispatch;
+    case S::dispatched:
+    case S::in_progress:
+    case S::extended:
+        return Clock::handle;
+    case S::feedback:
+    case S::self_handled:
+        return Clock::verify;
+    case S::backlog:
+    case S::rejected:
+    case S::closed:
+        return Clock::none;
+    }
+    return Clock::none;
+}
+
+Loop::Loop(const Catalogue& catalogue, const Calendar& calendar, LoopOptions options)
+    : m_catalogue(&catalogue), m_calendar(&calendar), m_options(options) {}
+
+TimeLimit Loop::limit(const StepLimits& limits, bool urban, Clock clock) const {
+    switch (clock) {
+    case Clock::dispatch:
+        return limits.dispatch;
+    case Clock::handle:
+        return limits.handle;
+    case Clock::verify:
+        return urban ? limits.verify_urban : limits.verify_rural;
+    case Clock::none:
+        break;
+    }
+    return {};
+}
+
+TimeLimit Loop::limit(const Incident& incident, Clock clock) const {
+    return limit(m_catalogue->category_at(incident.report.category).limits, incident.report.urban,
+                 clock);
+}
+
+Incident Loop::open(const NewIncident& report) const {
+    const auto& category = m_catalogue->category_at(report.category);
+    Incident incident;
+    incident.report = report;
+    incident.updated_at = report.reported_at;
+    const TimeLimit l = category.limits.dispatch;
+    incident.step_started = report.reported_at;
+    incident.due = m_calendar->add(report.reported_at, l);
+    incident.due_unit = l.unit;
+    return incident;
+}
+
+Event Loop::advance(Incident& incident, const Transition& t) const {
+    return advance(incident, t, m_catalogue->category_at(incident.report.category).limits);
+}
+
+Event Loop::advance(Incident& incident, const Transition& t, const StepLimits& limits) const {
+    const State from = incident.state;
+    auto fail = [&](const std::string& why) -> DataError {
+        return DataError(incident_label(incident) + ": " + std::string(to_string(from)) + " -> " +
+                         std::string(to_string(t.to)) + ": " + why);
+    };
+    if (!is_allowed(from, t.to))
+        throw fail("not allowed; allowed from " + std::string(to_string(from)) + ": " +
+                   list(allowed_next(from)));
+    if (t.at < incident.updated_at)
+        throw fail("time " + format_time(t.at) + " is before the last event (" +
+                   format_time(incident.updated_at) + ")");
+    const bool needs_reason = t.to == S::returned || t.to == S::extended || t.to == S::rejected ||
+                              t.to == S::backlog || t.to == S::rework;
+    if (needs_reason && t.note.empty()) throw fail("a reason (note) is required");
+    if (t.to == S::dispatched && t.department.empty()) throw fail("a department is required");
+    if (t.to == S::extended) {
+        if (!t.deadline) throw fail("a new deadline is required");
+        if (*t.deadline <= t.at) throw fail("the new deadline is not after the extension");
+    }
+
+    // Work on a copy so that a failure below leaves the incident as it was.
+    Incident next = incident;
+    const Clock clock_from = clock_of(from);
+    const Clock clock_to = clock_of(t.to);
+    const bool clock_ends = clock_from != clock_to || t.to == S::extended;
+    if (clock_ends && next.due && t.at > *next.due) next.late = true;
+    if (t.to == S::extended) {
+        next.due = t.deadline;
+        ++next.extensions;
+    } else if (clock_from != clock_to) {
+        if (clock_to == Clock::none) {
+            next.step_started.reset();
+            next.due.reset();
+        } else {
+            const TimeLimit l = limit(limits, next.report.urban, clock_to);
+            next.step_started = t.at;
+            next.due = m_calendar->add(t.at, l);
+            next.due_unit = l.unit;
+        }
+    }
+    switch (t.to) {
+    case S::dispatched:
+        next.department = t.department;
+        next.person = t.person;
+        break;
+    case S::returned:
+        ++next.returns;
+        break;
+    case S::rework:
+        ++next.reworks;
+        break;
+    case S::closed:
+    case S::rejected:
+        next.closed_at = t.at;
+        break;
+    default:
+        break;
+    }
+    next.state = t.to;
+    next.updated_at = t.at;
+    Event event{next.report.id, from, t.to, t.actor, t.at, t.note, {}, {}, {}};
+    if (t.to == S::dispatched) {
+        event.department = t.department;
+        event.person = t.person;
+    }
+    if (t.to == S::extended) event.deadline = t.deadline;
+    incident = std::move(next);
+    return event;
+}
+
+Event Loop::supervise(Incident& incident, LocalTime at, const std::string& actor,
+                      const std::string& note) const {
+    if (is_final(incident.state))
+        throw DataError(incident_label(incident) + ": cannot supervise a " +
+                        std::string(to_string(incident.state)) + " matter");
+    if (at < incident.updated_at)
+        throw DataError(incident_label(incident) + ": supervision at " + format_time(at) +
+                        " is before the last event (" + format_time(incident.updated_at) + ")");
+    incident.supervised = true;
+    incident.updated_at = at;
+    return Event{incident.report.id, incident.state, incident.state, actor, at, note, {}, {}, {}};
+}
+
+Incident Loop::rebuild(const NewIncident& report, std::span<const Event> journal) const {
+    Incident incident = open(report);
+    const auto& limits = m_catalogue->category_at(report.category).limits;
+    std::size_t line = 0;
+    for (const auto& e : journal) {
+        ++line;
+        if (e.incident != report.id || e.from != incident.state)
+            throw DataError("journal of incident " + std::to_string(report.id) + ": event " +
+                            std::to_string(line) + " (incident " + std::to_string(e.incident) +
+                            ", " + std::string(to_string(e.from)) + " -> " +
+                            std::string(to_string(e.to)) + ") does not follow state " +
+                            std::string(to_string(incident.state)));
+        if (e.is_supervision())
+            (void)supervise(incident, e.at, e.actor, e.note);
+        else
+            (void)advance(
+                incident,
+                Transition{e.to, e.at, e.actor, e.note, e.department, e.person, e.deadline},
+                limits);
+    }
+    return incident;
+}
+
+Status Loop::status_at(const NewIncident& report, std::span<const Event> journal,
+                       LocalTime at) const {
+    const auto upto =
+        std::find_if(journal.begin(), journal.end(), [&](const Event& e) { return e.at > at; });
+    return status(
+        rebuild(report, journal.subspan(0, static_cast<std::size_t>(upto - journal.begin()))), at);
+}
+
+Status Loop::status(const Incident& incident, LocalTime at) const {
+    if (is_final(incident.state))
+        return incident.late ? Status::closed_late : Status::closed_on_time;
+    if (!incident.due || !incident.step_started) return Status::on_time;
+    if (at > *incident.due) return Status::overdue;
+    const auto allowed =
+        m_calendar->elapsed(*incident.step_started, *incident.due, incident.due_unit);
+    const auto used = m_calendar->elapsed(*incident.step_started, at, incident.due_unit);
+    if (allowed > 0 &&
+        static_cast<double>(used) >= m_options.warning_fraction * static_cast<double>(allowed))
+        return Status::warning;
+    return Status::on_time;
+}
+
+} // namespace wangge::loop

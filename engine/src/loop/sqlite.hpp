@@ -1,0 +1,123 @@
+// RAII over the SQLite C API for loop/store.cpp: a connection, prepared statements and a
+// transaction guard. Copy is deleted, move transfers ownership. Errors become StoreError
+// naming the file. A connection and its statements belong to one thread at a time: it is
+// opened without SQLite's per-connection mutex.
+#pragma once
+
+#include "wangge/error.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <sqlite3.h>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace wangge::loop::detail {
+
+class Statement;
+
+class Connection {
+  public:
+    Connection() = default;
+    // Opens an existing file (read-write unless read_only). Throws StoreError.
+    Connection(const std::string& path, bool read_only);
+    ~Connection() {
+        if (m_db) sqlite3_close_v2(m_db);
+    }
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+    Connection(Connection&& other) noexcept
+        : m_db(std::exchange(other.m_db, nullptr)), m_path(std::move(other.m_path)) {}
+    Connection& operator=(Connection&& other) noexcept {
+        if (this != &other) {
+            if (m_db) sqlite3_close_v2(m_db);
+            m_db = std::exchange(other.m_db, nullptr);
+            m_path = std::move(other.m_path);
+        }
+        return *this;
+    }
+
+    [[nodiscard]] sqlite3* get() const noexcept { return m_db; }
+    [[nodiscard]] const std::string& path() const noexcept { return m_path; }
+    void exec(const std::string& sql) const;
+    [[nodiscard]] Statement prepare(std::string_view sql) const;
+    [[nodiscard]] bool has_table(const std::string& name) const;
+    [[noreturn]] void fail(const std::string& what) const;
+
+  private:
+    sqlite3* m_db = nullptr;
+    std::string m_path;
+};
+
+class Statement {
+  public:
+    Statement(const Connection& db, std::string_view sql);
+    ~Statement() {
+        if (m_stmt) sqlite3_finalize(m_stmt);
+    }
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+    Statement(Statement&& other) noexcept
+        : m_db(other.m_db), m_stmt(std::exchange(other.m_stmt, nullptr)) {}
+    Statement& operator=(Statement&&) = delete;
+
+    // Binds by 1-based index.
+    Statement& bind(int i, std::int64_t v);
+    Statement& bind(int i, int v) { return bind(i, static_cast<std::int64_t>(v)); }
+    Statement& bind(int i, double v);
+    Statement& bind(int i, std::string_view v); // copied by SQLite
+    // Not copied: the text must stay alive and unchanged until the statement is reset.
+    Statement& bind_static(int i, std::string_view v);
+    Statement& bind_blob(int i, const void* data, int size);
+    Statement& bind_null(int i);
+    template <class T> Statement& bind(int i, const std::optional<T>& v) {
+        if (v) return bind(i, *v);
+        return bind_null(i);
+    }
+    // Steps once: true when a row is available, false when done.
+    bool step();
+    // Steps to the end (for statements without results) and resets for reuse.
+    void run();
+    void reset();
+
+    [[nodiscard]] bool is_null(int col) const {
+        return sqlite3_column_type(m_stmt, col) == SQLITE_NULL;
+    }
+    [[nodiscard]] std::int64_t integer(int col) const { return sqlite3_column_int64(m_stmt, col); }
+    [[nodiscard]] double real(int col) const { return sqlite3_column_double(m_stmt, col); }
+    [[nodiscard]] std::string text(int col) const;
+    // The text without a copy; valid until the next step, reset or column call on it.
+    [[nodiscard]] std::string_view view(int col) const {
+        const auto* p = sqlite3_column_text(m_stmt, col);
+        if (!p) return {};
+        return {reinterpret_cast<const char*>(p),
+                static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col))};
+    }
+    [[nodiscard]] const void* blob(int col) const { return sqlite3_column_blob(m_stmt, col); }
+    [[nodiscard]] int bytes(int col) const { return sqlite3_column_bytes(m_stmt, col); }
+
+  private:
+    const Connection* m_db;
+    sqlite3_stmt* m_stmt = nullptr;
+};
+
+// BEGIN IMMEDIATE on construction, ROLLBACK on destruction unless commit() was called.
+class Transaction {
+  public:
+    explicit Transaction(const Connection& db) : m_db(&db) { db.exec("BEGIN IMMEDIATE"); }
+    ~Transaction() {
+        if (m_db) sqlite3_exec(m_db->get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    void commit() {
+        m_db->exec("COMMIT");
+        m_db = nullptr;
+    }
+
+  private:
+    const Connection* m_db;
+};
+
+} // namespace wangge::loop::detail

@@ -1,0 +1,457 @@
+// The Mapnik bridge: the only source file that includes Mapnik (its headers compile slowly).
+// One mapnik::Map per Renderer (per thread); datasources built from MapData.
+#include "print.hpp"
+#include "wangge/error.hpp"
+#include "wangge/render/renderer.hpp"
+
+#include <algorithm>
+#include <cairo.h>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <numbers>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+#pragma GCC diagnostic ignored "-Wpedantic"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include <mapnik/agg_renderer.hpp>
+#include <mapnik/cairo/cairo_renderer.hpp>
+#include <mapnik/datasource_cache.hpp>
+#include <mapnik/feature.hpp>
+#include <mapnik/feature_factory.hpp>
+#include <mapnik/feature_type_style.hpp>
+#include <mapnik/font_engine_freetype.hpp>
+#include <mapnik/geometry.hpp>
+#include <mapnik/image.hpp>
+#include <mapnik/image_reader.hpp>
+#include <mapnik/image_util.hpp>
+#include <mapnik/layer.hpp>
+#include <mapnik/load_map.hpp>
+#include <mapnik/map.hpp>
+#include <mapnik/memory_datasource.hpp>
+#include <mapnik/rule.hpp>
+#include <mapnik/symbolizer.hpp>
+#include <mapnik/text/placements/base.hpp>
+#include <mapnik/unicode.hpp>
+#pragma GCC diagnostic pop
+
+#ifndef WANGGE_MAPNIK_PLUGINS
+#define WANGGE_MAPNIK_PLUGINS "/usr/lib/mapnik/3.1/input"
+#endif
+#ifndef WANGGE_MAPNIK_FONTS
+#define WANGGE_MAPNIK_FONTS "/usr/share/fonts"
+#endif
+
+namespace wangge::render {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+double seconds_since(clock::time_point t0) {
+    return std::chrono::duration<double>(clock::now() - t0).count();
+}
+
+mapnik::value_unicode_string ustr(const std::string& s) {
+    return icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int>(s.size())));
+}
+
+mapnik::geometry::multi_polygon<double> to_mapnik(const geo::MultiPolygon& mp) {
+    mapnik::geometry::multi_polygon<double> out;
+    out.reserve(mp.polygons.size());
+    for (const auto& poly : mp.polygons) {
+        if (poly.rings.empty()) continue;
+        mapnik::geometry::polygon<double> p;
+        for (std::size_t i = 0; i < poly.rings.size(); ++i) {
+            mapnik::geometry::linear_ring<double> ring;
+            ring.reserve(poly.rings[i].size());
+            for (const auto& pt : poly.rings[i])
+                ring.add_coord(pt.x, pt.y);
+            if (i == 0)
+                p.set_exterior_ring(std::move(ring));
+            else
+                p.add_hole(std::move(ring));
+        }
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+std::shared_ptr<mapnik::memory_datasource> new_memory_datasource() {
+    mapnik::parameters params;
+    params["type"] = "memory";
+    return std::make_shared<mapnik::memory_datasource>(params);
+}
+
+// Villages, townships or the county: code, name, level.
+std::shared_ptr<mapnik::memory_datasource> units_datasource(const grid::Grid& g,
+                                                            grid::UnitLevel level) {
+    auto ds = new_memory_datasource();
+    auto ctx = std::make_shared<mapnik::context_type>();
+    ctx->push("code");
+    ctx->push("name");
+    ctx->push("level");
+    mapnik::value_integer id = 1;
+    for (const auto& u : g.units) {
+        if (u.level != level || u.geometry.empty()) continue;
+        mapnik::feature_ptr f(mapnik::feature_factory::create(ctx, id++));
+        f->put("code", ustr(u.code));
+        f->put("name", ustr(u.name));
+        f->put("level", ustr(std::string(grid::to_string(u.level))));
+        f->set_geometry(to_mapnik(u.geometry));
+        ds->push(f);
+    }
+    return ds;
+}
+
+// Cells with their status at the time rendered. Built anew per render: a memory_datasource
+// must never change while another render reads it.
+std::shared_ptr<mapnik::memory_datasource> cells_datasource(const grid::Grid& g,
+                                                            const RenderStatus& status) {
+    auto ds = new_memory_datasource();
+    auto ctx = std::make_shared<mapnik::context_type>();
+    ctx->push("code");
+    ctx->push("name");
+    ctx->push("status");
+    ctx->push("level");
+    mapnik::value_integer id = 1;
+    for (const auto& c : g.cells) {
+        mapnik::feature_ptr f(mapnik::feature_factory::create(ctx, id++));
+        const auto it = status.cells.find(c.code);
+        const CellState s = it == status.cells.end() ? CellState::none : it->second;
+        f->put("code", ustr(c.code));
+        f->put("name", ustr(c.name));
+        f->put("status", ustr(std::string(to_string(s))));
+        f->put("level", ustr("cell"));
+        f->set_geometry(to_mapnik(c.geometry));
+        ds->push(f);
+    }
+    return ds;
+}
+
+std::shared_ptr<mapnik::memory_datasource> pins_datasource(const RenderStatus& status) {
+    auto ds = new_memory_datasource();
+    auto ctx = std::make_shared<mapnik::context_type>();
+    ctx->push("id");
+    ctx->push("state");
+    mapnik::value_integer id = 1;
+    for (const auto& p : status.pins) {
+        mapnik::feature_ptr f(mapnik::feature_factory::create(ctx, id++));
+        f->put("id", ustr(p.id));
+        f->put("state", ustr(p.state));
+        const auto xy = lonlat_to_3857({p.lon, p.lat});
+        f->set_geometry(mapnik::geometry::point<double>(xy.x, xy.y));
+        ds->push(f);
+    }
+    return ds;
+}
+
+mapnik::layer* find_layer(mapnik::Map& map, const std::string& name) {
+    for (auto& l : map.layers())
+        if (l.name() == name) return &l;
+    return nullptr;
+}
+
+// Fonts named by the style that Mapnik cannot find: checked before rendering because Mapnik
+// otherwise draws no label at all and says nothing.
+void check_fonts(const mapnik::Map& map, const std::string& style_file) {
+    const auto faces = mapnik::freetype_engine::face_names();
+    const std::set<std::string> known(faces.begin(), faces.end());
+    auto check = [&](const std::string& face) {
+        if (!face.empty() && !known.count(face))
+            throw InputError("font '" + face +
+                                 "' is not installed (Debian: fonts-noto-cjk provides "
+                                 "'Noto Sans CJK SC Regular'; see 'fc-list')",
+                             {.file = style_file});
+    };
+    for (const auto& [name, fs_] : map.fontsets())
+        for (const auto& face : fs_.get_face_names())
+            check(face);
+    for (const auto& [name, style] : map.styles())
+        for (const auto& rule : style.get_rules())
+            for (const auto& sym : rule.get_symbolizers()) {
+                if (!sym.is<mapnik::text_symbolizer>()) continue;
+                const auto& ts = mapnik::util::get<mapnik::text_symbolizer>(sym);
+                const auto placements =
+                    mapnik::get<mapnik::text_placements_ptr>(ts, mapnik::keys::text_placements_);
+                if (!placements) continue;
+                const auto& fmt = placements->defaults.format_defaults;
+                check(fmt.face_name);
+                if (fmt.fontset)
+                    for (const auto& face : fmt.fontset->get_face_names())
+                        check(face);
+            }
+}
+
+Image to_image(const mapnik::image_rgba8& img) {
+    Image out;
+    out.width = static_cast<int>(img.width());
+    out.height = static_cast<int>(img.height());
+    const auto* bytes = img.bytes();
+    out.rgba.assign(bytes, bytes + img.size());
+    return out;
+}
+
+std::string format_for(const std::string& path, const std::string& format) {
+    std::string f = format;
+    if (f.empty()) {
+        std::string ext = fs::path(path).extension().string();
+        std::transform(ext.begin(), ext.end(), ext.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (ext == ".png")
+            f = "png";
+        else if (ext == ".jpg" || ext == ".jpeg")
+            f = "jpeg";
+        else if (ext == ".webp")
+            f = "webp";
+        else
+            throw InputError("cannot tell the image format from the extension (.png, .jpg, "
+                             ".webp; .pdf and .svg are print maps)",
+                             {.file = path});
+    }
+    if (f == "png") return "png32";
+    if (f == "png8") return "png8:m=h";
+    if (f == "jpeg" || f == "jpg") return "jpeg85";
+    return f;
+}
+
+} // namespace
+
+void init_mapnik() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        mapnik::datasource_cache::instance().register_datasources(WANGGE_MAPNIK_PLUGINS);
+        mapnik::freetype_engine::register_fonts(WANGGE_MAPNIK_FONTS, true);
+    });
+}
+
+std::vector<std::string> font_faces() {
+    init_mapnik();
+    return mapnik::freetype_engine::face_names();
+}
+
+void write_image(const Image& image, const std::string& path, const std::string& format) {
+    mapnik::image_rgba8 img(image.width, image.height);
+    std::copy(image.rgba.begin(), image.rgba.end(), img.bytes());
+    try {
+        mapnik::save_to_file(img, path, format_for(path, format));
+    } catch (const std::exception& e) {
+        throw InputError(std::string("cannot write the image: ") + e.what(), {.file = path});
+    }
+}
+
+Image read_image(const std::string& path) {
+    if (!fs::exists(path)) throw InputError("no such image", {.file = path});
+    try {
+        std::unique_ptr<mapnik::image_reader> reader(mapnik::get_image_reader(path));
+        if (!reader) throw InputError("not a readable image", {.file = path});
+        const auto w = reader->width();
+        const auto h = reader->height();
+        mapnik::image_any any = reader->read(0, 0, w, h);
+        if (!any.is<mapnik::image_rgba8>())
+            throw InputError("not an 8-bit RGB(A) image", {.file = path});
+        auto& img = mapnik::util::get<mapnik::image_rgba8>(any);
+        if (img.get_premultiplied()) mapnik::demultiply_alpha(img);
+        return to_image(img);
+    } catch (const InputError&) {
+        throw;
+    } catch (const std::exception& e) {
+        throw InputError(std::string("cannot read the image: ") + e.what(), {.file = path});
+    }
+}
+
+struct Renderer::Impl {
+    std::shared_ptr<const MapData> data;
+    std::string style_file;
+    std::string style_dir;
+    mapnik::Map map;
+
+    void attach(const std::string& layer, const mapnik::datasource_ptr& ds) {
+        if (auto* l = find_layer(map, layer)) l->set_datasource(ds);
+    }
+    void attach_status(const RenderStatus& status) {
+        auto cells = cells_datasource(data->grid_3857(), status);
+        attach("cells", cells);
+        attach("cell-labels", cells);
+        attach("pins", pins_datasource(status));
+    }
+};
+
+Renderer::Renderer(std::shared_ptr<const MapData> data, const StyleChoice& style)
+    : m_impl(std::make_unique<Impl>()) {
+    init_mapnik();
+    auto& d = *m_impl;
+    d.data = std::move(data);
+    d.style_dir = style.dir.empty() ? default_style_dir() : style.dir;
+    d.style_file = (fs::path(d.style_dir) / (style.name + ".xml")).string();
+    if (!fs::exists(d.style_file))
+        throw InputError("no such style (imagery, overlay, satellite-overlay)",
+                         {.file = d.style_file});
+    {
+        // Mapnik logs a missing font to std::clog and then throws a message without its
+        // name; the log is captured to name it. std::clog is global, hence the lock.
+        static std::mutex clog_mutex;
+        std::lock_guard lock(clog_mutex);
+        std::ostringstream log;
+        auto* old = std::clog.rdbuf(log.rdbuf());
+        try {
+            mapnik::load_map(d.map, d.style_file, false, d.style_dir);
+            std::clog.rdbuf(old);
+        } catch (const std::exception& e) {
+            std::clog.rdbuf(old);
+            static const std::regex missing_face("unable to find face-name '([^']*)'");
+            std::smatch m;
+            const std::string logged = log.str();
+            if (std::regex_search(logged, m, missing_face))
+                throw InputError("font '" + m[1].str() + "' is not installed (Debian: " +
+                                     "fonts-noto-cjk provides 'Noto Sans CJK SC Regular'; see " +
+                                     "'fc-list'): " + e.what(),
+                                 {.file = d.style_file});
+            // Mapnik's message carries the line ("... at line 12 of 'file'"); for an element
+            // that came from an included .inc entity the line counts within that file.
+            std::string what = e.what();
+            if (what.find(" line ") != std::string::npos)
+                what += " (a line inside an included .inc file counts from that file's start)";
+            throw InputError("broken style: " + what, {.file = d.style_file});
+        }
+    }
+    check_fonts(d.map, d.style_file);
+    for (const auto& l : d.map.layers())
+        if (l.srs() != d.map.srs())
+            throw InputError("layer '" + l.name() + "' has srs '" + l.srs() + "', the map '" +
+                                 d.map.srs() + "': set srs=\"epsg:3857\" on every layer",
+                             {.file = d.style_file});
+
+    const auto& g = d.data->grid_3857();
+    d.attach("villages", units_datasource(g, grid::UnitLevel::village));
+    auto townships = units_datasource(g, grid::UnitLevel::township);
+    d.attach("townships", townships);
+    d.attach("township-labels", townships);
+    d.attach("county", units_datasource(g, grid::UnitLevel::county));
+    if (const auto& im = d.data->imagery(); im && find_layer(d.map, "imagery")) {
+        mapnik::parameters p;
+        p["type"] = "gdal";
+        p["file"] = im->path;
+        try {
+            d.attach("imagery", mapnik::datasource_cache::instance().create(p));
+        } catch (const std::exception& e) {
+            throw InputError(std::string("cannot open the imagery: ") + e.what(),
+                             {.file = im->path});
+        }
+    }
+}
+
+Renderer::~Renderer() = default;
+Renderer::Renderer(Renderer&&) noexcept = default;
+Renderer& Renderer::operator=(Renderer&&) noexcept = default;
+
+const std::string& Renderer::style_file() const noexcept {
+    return m_impl->style_file;
+}
+
+Image Renderer::render(const geo::Box& box, int width, int height, const RenderStatus& status,
+                       Timing* timing) {
+    if (width <= 0 || height <= 0 || width > 16384 || height > 16384)
+        throw InputError("image size must be 1-16384 px a side");
+    const auto t0 = clock::now();
+    auto& d = *m_impl;
+    d.attach_status(status);
+    d.map.resize(static_cast<unsigned>(width), static_cast<unsigned>(height));
+    d.map.zoom_to_box({box.minx, box.miny, box.maxx, box.maxy});
+    mapnik::image_rgba8 img(width, height);
+    mapnik::agg_renderer<mapnik::image_rgba8> ren(d.map, img);
+    ren.apply();
+    if (img.get_premultiplied()) mapnik::demultiply_alpha(img);
+    if (timing) timing->draw_s = seconds_since(t0);
+    return to_image(img);
+}
+
+Timing Renderer::render_to_file(const geo::Box& box, int width, int height,
+                                const RenderStatus& status, const std::string& path,
+                                const std::string& format) {
+    const std::string fmt = format_for(path, format);
+    Timing t;
+    const auto t0 = clock::now();
+    auto& d = *m_impl;
+    d.attach_status(status);
+    d.map.resize(static_cast<unsigned>(width), static_cast<unsigned>(height));
+    d.map.zoom_to_box({box.minx, box.miny, box.maxx, box.maxy});
+    mapnik::image_rgba8 img(width, height);
+    {
+        mapnik::agg_renderer<mapnik::image_rgba8> ren(d.map, img);
+        ren.apply();
+    }
+    t.draw_s = seconds_since(t0);
+    const auto t1 = clock::now();
+    try {
+        mapnik::save_to_file(img, path, fmt);
+    } catch (const std::exception& e) {
+        throw InputError(std::string("cannot write the image: ") + e.what(), {.file = path});
+    }
+    t.encode_s = seconds_since(t1);
+    return t;
+}
+
+void Renderer::render_print(const Area& area, const Paper& paper, const RenderStatus& status,
+                            const std::string& path) {
+    if (paper.dpi < 36 || paper.dpi > 1200) throw InputError("--dpi must be 36-1200");
+    const detail::PrintLayout lay = detail::layout_for(paper);
+    auto& d = *m_impl;
+    d.attach_status(status);
+    // The map is drawn at the print resolution (so imagery keeps its detail) and scaled back
+    // to points; scale_factor keeps symbol sizes and scale-dependent rules as on screen
+    // (Mapnik's standard pixel is 0.28 mm).
+    const double px_per_pt = paper.dpi / 72.0;
+    const auto map_w = static_cast<unsigned>(std::lround(lay.map_w * px_per_pt));
+    const auto map_h = static_cast<unsigned>(std::lround(lay.map_h * px_per_pt));
+    d.map.resize(map_w, map_h);
+    d.map.zoom_to_box(
+        {area.box_3857.minx, area.box_3857.miny, area.box_3857.maxx, area.box_3857.maxy});
+    const auto ext = d.map.get_current_extent();
+    const double scale_factor = paper.dpi * 0.00028 / 0.0254;
+
+    detail::CairoPage page(path, lay.page_w, lay.page_h);
+    cairo_t* cr = page.context();
+    cairo_save(cr);
+    cairo_rectangle(cr, lay.map_x, lay.map_y, lay.map_w, lay.map_h);
+    cairo_clip(cr);
+    cairo_translate(cr, lay.map_x, lay.map_y);
+    cairo_scale(cr, 1.0 / px_per_pt, 1.0 / px_per_pt);
+    {
+        // Mapnik holds its own reference to our context while it draws.
+        mapnik::cairo_ptr shared(cairo_reference(cr), [](cairo_t* c) { cairo_destroy(c); });
+        mapnik::cairo_renderer<mapnik::cairo_ptr> ren(d.map, shared, scale_factor);
+        ren.apply();
+    }
+    cairo_restore(cr);
+
+    detail::Furniture f;
+    f.title = area.name.empty() ? "网格状态图 Grid status map"
+                                : area.name + " 网格状态图 Grid status map";
+    f.subtitle =
+        "状态时间 Status at: " + (status.at.empty() ? std::string("not given") : status.at);
+    const auto centre = mercator_to_lonlat({ext.center().x, ext.center().y});
+    f.metres_per_point = ext.width() / lay.map_w * std::cos(centre.y * std::numbers::pi / 180.0);
+    if (const auto& im = d.data->imagery())
+        f.attribution.push_back("Imagery 影像: " + im->attribution +
+                                (im->generated ? " (generated sample)" : ""));
+    else
+        f.attribution.push_back("Imagery 影像: none");
+    if (!d.data->generated_notice().empty()) f.attribution.push_back(d.data->generated_notice());
+    f.attribution.push_back("Drawn by wangge with Mapnik; Web Mercator (EPSG:3857); style " +
+                            fs::path(d.style_file).filename().string());
+    f.params = read_style_params(d.style_dir);
+    detail::draw_furniture(cr, lay, f);
+    page.finish();
+}
+
+} // namespace wangge::render
