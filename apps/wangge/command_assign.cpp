@@ -32,8 +32,10 @@ void run_assign(AssignArgs& a) {
     constexpr int shown = 20;
     int reported = 0;
     a.options.report_bad_row = [&](const InputError& e) {
-        if (reported++ < shown) std::cerr << "wangge: skipped: " << e.what() << "\n";
-        else if (reported == shown + 1) std::cerr << "wangge: (further bad rows not shown)\n";
+        if (reported++ < shown)
+            std::cerr << "wangge: skipped: " << e.what() << "\n";
+        else if (reported == shown + 1)
+            std::cerr << "wangge: (further bad rows not shown)\n";
     };
     const auto s = grid::assign_points(g, locator, a.options);
     const double rate = s.seconds > 0 ? static_cast<double>(s.read) / s.seconds : 0.0;

@@ -4,6 +4,7 @@
 #include "wangge/error.hpp"
 #include "wangge/sample/catalogue.hpp"
 #include "wangge/sample/jishan.hpp"
+#include "wangge/sample/jishan_loop.hpp"
 #include "wangge/store/workspace.hpp"
 
 #include <filesystem>
@@ -18,6 +19,7 @@ struct SampleArgs {
     std::string workspace;
     sample::JishanOptions options;
     bool imagery = true;
+    bool loop = true;
     bool force = false;
 };
 
@@ -36,7 +38,9 @@ void run_jishan(const SampleArgs& a) {
     nv.grid = sample::generate_jishan_grid(a.options);
     nv.note = "Jishan sample grid (generated)";
     nv.source = "wangge sample jishan --seed " + std::to_string(a.options.seed);
+    sample::JishanLoopSummary loop_summary;
     try {
+        {
         auto ws = store::Workspace::create(tmp.string());
         ws.set_meta("metric_crs", "EPSG:4546");
         ws.set_meta("generated", sample::jishan_generated_notice);
@@ -52,6 +56,10 @@ void run_jishan(const SampleArgs& a) {
                                  .attribution = "Generated sample imagery (synthetic, seeded)",
                                  .generated = true});
         }
+        } // GDAL's connection closes before the loop tables are written with SQLite.
+        if (a.loop)
+            loop_summary = sample::write_jishan_loop(
+                tmp.string(), {.seed = a.options.seed, .days = 90, .reports_per_day = 225});
     } catch (...) {
         fs::remove(tmp);
         throw;
@@ -60,6 +68,11 @@ void run_jishan(const SampleArgs& a) {
     const auto ws = store::Workspace::open(ws_path.string());
     print_grid_summary(std::cout, grid_summary(ws, std::nullopt));
     if (a.imagery) std::cout << "imagery       " << tif.string() << " (EPSG:3857, generated)\n";
+    if (a.loop)
+        std::cout << "loop          " << loop_summary.incidents << " generated matters ("
+                  << loop_summary.open << " open, " << loop_summary.overdue << " overdue at "
+                  << sample::jishan_reference_time << "), " << loop_summary.events
+                  << " journal events, " << loop_summary.duties << " duties\n";
 }
 
 } // namespace
@@ -79,6 +92,8 @@ void register_sample(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::Range(1.0, 500.0));
     jishan->add_flag("!--no-imagery", a->imagery, "Do not generate the image");
+    jishan->add_flag("!--no-loop", a->loop,
+                     "Do not write the catalogue, duties and the generated matters");
     jishan->add_flag("--force", a->force, "Replace an existing workspace");
     jishan->callback([a] { run_jishan(*a); });
 }

@@ -64,8 +64,9 @@ void run_validate(const ValidateArgs& a) {
             std::cout << issue.describe() << "\n";
         for (const auto& note : report.notes)
             std::cout << "note: " << note << "\n";
-        std::cout << report.cells << " cells, " << report.summary() << " (areas in "
-                  << report.metric_crs << ")\n";
+        std::cout << report.cells << " cells, " << report.summary();
+        if (!report.metric_crs.empty()) std::cout << " (areas in " << report.metric_crs << ")";
+        std::cout << "\n";
         if (!a.geojson.empty())
             std::cout << "wrote " << report.issues.size() << " defects to " << a.geojson << "\n";
     }

@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
     wangge::app::register_assign(app);
     wangge::app::register_render(app);
     wangge::app::register_imagery(app);
+    wangge::app::register_incidents(app);
+    wangge::app::register_stats(app);
+    wangge::app::register_duties(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

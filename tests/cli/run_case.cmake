@@ -5,7 +5,8 @@
 cmake_minimum_required(VERSION 3.25)
 file(REMOVE_RECURSE "${TMP}")
 file(MAKE_DIRECTORY "${TMP}")
-file(STRINGS "${CASE}/cmd" lines)
+# UTF-8: otherwise file(STRINGS) drops non-ASCII bytes (Chinese names) and splits there.
+file(STRINGS "${CASE}/cmd" lines ENCODING UTF-8)
 list(LENGTH lines n)
 math(EXPR last "${n} - 1")
 set(expected_status 0)

@@ -52,7 +52,8 @@ std::string lower(std::string_view s) {
 }
 
 std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
         s.remove_suffix(1);
     return s;
@@ -60,7 +61,8 @@ std::string_view trim(std::string_view s) {
 
 std::string join(const std::vector<std::string>& names) {
     std::string out;
-    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    for (const auto& n : names)
+        out += (out.empty() ? "" : ", ") + n;
     return out.empty() ? "none" : out;
 }
 
@@ -153,23 +155,34 @@ std::size_t scan_records(const char* buf, std::size_t len, bool at_eof, std::int
                 const char c = buf[i];
                 switch (st) {
                 case field_start:
-                    if (c == '"') st = quoted;
-                    else if (c == '\n') done = true;
-                    else if (c != ',') st = unquoted;
+                    if (c == '"')
+                        st = quoted;
+                    else if (c == '\n')
+                        done = true;
+                    else if (c != ',')
+                        st = unquoted;
                     break;
                 case unquoted:
-                    if (c == ',') st = field_start;
-                    else if (c == '\n') done = true;
+                    if (c == ',')
+                        st = field_start;
+                    else if (c == '\n')
+                        done = true;
                     break;
                 case quoted:
-                    if (c == '"') st = quote_in_quoted;
-                    else if (c == '\n') ++lines;
+                    if (c == '"')
+                        st = quote_in_quoted;
+                    else if (c == '\n')
+                        ++lines;
                     break;
                 case quote_in_quoted:
-                    if (c == '"') st = quoted;
-                    else if (c == ',') st = field_start;
-                    else if (c == '\n') done = true;
-                    else st = unquoted;
+                    if (c == '"')
+                        st = quoted;
+                    else if (c == ',')
+                        st = field_start;
+                    else if (c == '\n')
+                        done = true;
+                    else
+                        st = unquoted;
                     break;
                 }
             }
@@ -200,8 +213,8 @@ class FieldCursor {
             buf.clear();
             const char* p = m_p + 1;
             for (;;) {
-                const auto* q =
-                    static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(m_e - p)));
+                const auto* q = static_cast<const char*>(
+                    std::memchr(p, '"', static_cast<std::size_t>(m_e - p)));
                 if (!q) { // unterminated: the rest of the record
                     buf.append(p, m_e);
                     p = m_e;
@@ -233,8 +246,10 @@ class FieldCursor {
 
   private:
     void advance(const char* comma) {
-        if (comma) m_p = comma + 1;
-        else m_done = true;
+        if (comma)
+            m_p = comma + 1;
+        else
+            m_done = true;
     }
     const char* m_p;
     const char* m_e;
@@ -258,8 +273,8 @@ class CsvAssigner {
   public:
     CsvAssigner(const Grid& grid, const Locator& locator, const AssignOptions& o)
         : m_locator(locator), m_o(o), m_prefix(cell_prefixes(grid)) {
-        unsigned t = o.threads > 0 ? static_cast<unsigned>(o.threads)
-                                   : std::thread::hardware_concurrency();
+        unsigned t =
+            o.threads > 0 ? static_cast<unsigned>(o.threads) : std::thread::hardware_concurrency();
         m_threads = std::max(1u, t);
         if (!o.src_crs.empty())
             for (unsigned k = 0; k < m_threads; ++k)
@@ -338,7 +353,8 @@ class CsvAssigner {
         FieldCursor cur(names_begin, e);
         std::string_view text;
         std::string scratch;
-        while (cur.next(text, scratch)) names.emplace_back(trim(text));
+        while (cur.next(text, scratch))
+            names.emplace_back(trim(text));
         for (const auto& n : names)
             for (const char* a : added_columns)
                 if (lower(n) == a)
@@ -391,8 +407,8 @@ class CsvAssigner {
     void process(const char* buf, const std::vector<Record>& records, std::size_t first,
                  std::FILE* out, AssignSummary& sum) {
         const std::size_t n = records.size() - first;
-        const unsigned t =
-            static_cast<unsigned>(std::min<std::size_t>(m_threads, std::max<std::size_t>(1, n / 4096)));
+        const unsigned t = static_cast<unsigned>(
+            std::min<std::size_t>(m_threads, std::max<std::size_t>(1, n / 4096)));
         m_shares.resize(t);
         const std::size_t chunk = (n + t - 1) / t;
         auto work = [&](unsigned k) {
@@ -406,9 +422,11 @@ class CsvAssigner {
             }
         };
         std::vector<std::thread> pool;
-        for (unsigned k = 1; k < t; ++k) pool.emplace_back(work, k);
+        for (unsigned k = 1; k < t; ++k)
+            pool.emplace_back(work, k);
         work(0);
-        for (auto& th : pool) th.join();
+        for (auto& th : pool)
+            th.join();
         for (auto& sh : m_shares) {
             if (sh.error) std::rethrow_exception(sh.error);
             for (const auto& bad : sh.bad) {
@@ -425,8 +443,8 @@ class CsvAssigner {
         }
     }
 
-    void do_share(const char* buf, const std::vector<Record>& records, std::size_t b,
-                  std::size_t e, unsigned k, Share& sh) {
+    void do_share(const char* buf, const std::vector<Record>& records, std::size_t b, std::size_t e,
+                  unsigned k, Share& sh) {
         sh.text.clear();
         sh.bad.clear();
         sh.rows = static_cast<std::int64_t>(e - b);
@@ -533,11 +551,11 @@ class CsvAssigner {
             for (std::size_t r = 0; r < n; ++r)
                 if (ok[r] && (std::abs(pts[r].x) > 180 || std::abs(pts[r].y) > 90)) {
                     ok[r] = 0;
-                    sh.bad.push_back({records[b + r].line,
-                                      "(" + std::to_string(pts[r].x) + ", " +
-                                          std::to_string(pts[r].y) +
-                                          ") is not a longitude and latitude (projected "
-                                          "coordinates need --src-crs)"});
+                    sh.bad.push_back(
+                        {records[b + r].line, "(" + std::to_string(pts[r].x) + ", " +
+                                                  std::to_string(pts[r].y) +
+                                                  ") is not a longitude and latitude (projected "
+                                                  "coordinates need --src-crs)"});
                 }
         }
         // Bad rows were found in two passes; report them in line order.
@@ -553,7 +571,8 @@ class CsvAssigner {
         m_locator.locate_batch(good, locs, 1);
 
         std::size_t bytes = 0;
-        for (std::size_t r = 0; r < n; ++r) bytes += records[b + r].end - records[b + r].begin;
+        for (std::size_t r = 0; r < n; ++r)
+            bytes += records[b + r].end - records[b + r].begin;
         sh.text.reserve(bytes + n * 64);
         std::size_t g = 0;
         char num[64];
@@ -571,7 +590,8 @@ class CsvAssigner {
             }
             const double d = loc.boundary_distance_m;
             if (std::isfinite(d)) {
-                const auto res = std::to_chars(num, num + sizeof num, d, std::chars_format::fixed, 2);
+                const auto res =
+                    std::to_chars(num, num + sizeof num, d, std::chars_format::fixed, 2);
                 sh.text.append(num, res.ptr);
             }
             const bool near = d <= m_o.near_boundary_m;
@@ -615,8 +635,8 @@ AssignSummary assign_ogr(const Grid& grid, const Locator& locator, const AssignO
     for (const auto& n : names)
         for (const char* a : added_columns)
             if (lower(n) == a)
-                throw InputError("the input already has a field '" + n + "'; rename or drop it first",
-                                 where);
+                throw InputError(
+                    "the input already has a field '" + n + "'; rename or drop it first", where);
 
     // Written in a private folder, moved into place file by file at the end (a Shapefile is
     // several files).
@@ -642,7 +662,8 @@ AssignSummary assign_ogr(const Grid& grid, const Locator& locator, const AssignO
             throw InputError("cannot create field '" + names[static_cast<std::size_t>(i)] +
                                  "': " + capture.last(),
                              {.file = o.out});
-        field_map[static_cast<std::size_t>(i)] = OGR_FD_GetFieldCount(OGR_L_GetLayerDefn(out_layer)) - 1;
+        field_map[static_cast<std::size_t>(i)] =
+            OGR_FD_GetFieldCount(OGR_L_GetLayerDefn(out_layer)) - 1;
     }
     // Drivers may shorten names (Shapefile: 10 characters), so remember indices.
     auto add_field = [&](const char* name, OGRFieldType type, bool boolean) {
@@ -690,8 +711,8 @@ AssignSummary assign_ogr(const Grid& grid, const Locator& locator, const AssignO
                 why[k] = "the feature has no point";
             } else if (wkbFlatten(OGR_G_GetGeometryType(g)) != wkbPoint) {
                 ok[k] = 0;
-                why[k] = std::string("the geometry is a ") + OGR_G_GetGeometryName(g) +
-                         ", not a point";
+                why[k] =
+                    std::string("the geometry is a ") + OGR_G_GetGeometryName(g) + ", not a point";
             } else {
                 pts[k] = {OGR_G_GetX(g, 0), OGR_G_GetY(g, 0)};
                 if (to_lonlat) {
@@ -780,8 +801,7 @@ AssignSummary assign_points(const Grid& grid, const Locator& locator,
     } else {
         sum = assign_ogr(grid, locator, options);
     }
-    sum.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return sum;
 }
 

@@ -45,7 +45,9 @@ Grid generated_coverage(std::size_t n, std::uint64_t seed) {
 
     // Lattice vertices (cols+1) x (rows+1), each moved by up to a quarter step.
     std::vector<geo::Point> vertex((cols + 1) * (rows + 1));
-    auto v = [&](std::size_t i, std::size_t j) -> geo::Point& { return vertex[j * (cols + 1) + i]; };
+    auto v = [&](std::size_t i, std::size_t j) -> geo::Point& {
+        return vertex[j * (cols + 1) + i];
+    };
     for (std::size_t j = 0; j <= rows; ++j)
         for (std::size_t i = 0; i <= cols; ++i)
             v(i, j) = {lon0 + (static_cast<double>(i) + 0.25 * rng.symmetric()) * lon_step,
@@ -86,9 +88,9 @@ Grid generated_coverage(std::size_t n, std::uint64_t seed) {
         const Bends& right = v_bends[j * (cols + 1) + i + 1];
         // Counter-clockwise: bottom west->east, right south->north, top east->west, left
         // north->south.
-        geo::Ring ring = {v(i, j),     bottom.p, bottom.q, v(i + 1, j), right.p, right.q,
-                          v(i + 1, j + 1), top.q, top.p,   v(i, j + 1), left.q,  left.p,
-                          v(i, j)};
+        geo::Ring ring = {v(i, j), bottom.p,        bottom.q, v(i + 1, j), right.p,
+                          right.q, v(i + 1, j + 1), top.q,    top.p,       v(i, j + 1),
+                          left.q,  left.p,          v(i, j)};
         Cell cell;
         cell.county_code = "140824";
         cell.township_code = cell.county_code + digits(100 + k / 10000, 3);

@@ -171,8 +171,8 @@ inline void metres_per_degree(double lat, double& kx, double& ky) {
 }
 
 // One candidate cell of a border square. Its edges through the square are
-// edges[inner[k]] for k in [inner, next.inner); the y values where the parity of the crossings east of the
-// square flips are toggles[toggle & 0x7fffffff, next.toggle & ...), and the top bit of
+// edges[inner[k]] for k in [inner, next.inner); the y values where the parity of the crossings east
+// of the square flips are toggles[toggle & 0x7fffffff, next.toggle & ...), and the top bit of
 // toggle is that parity below all of them. A sentinel follows the last candidate.
 struct Candidate {
     std::int32_t cell = -1;
@@ -228,7 +228,8 @@ template <class F> void parallel_ranges(std::size_t n, int threads, F&& f) {
         pool.emplace_back([&f, b, e] { f(b, e); });
     }
     f(std::size_t{0}, std::min(n, chunk));
-    for (auto& th : pool) th.join();
+    for (auto& th : pool)
+        th.join();
 }
 
 } // namespace
@@ -354,29 +355,34 @@ void Locator::Impl::in_spatial_order(std::span<const geo::Point> points, std::si
     std::vector<std::uint32_t> count(radix);
     for (int shift = 0; shift < 32 && (max_key >> shift) != 0; shift += bits) {
         std::fill(count.begin(), count.end(), 0u);
-        for (const Rec& r : a) ++count[(r.key >> shift) & (radix - 1)];
+        for (const Rec& r : a)
+            ++count[(r.key >> shift) & (radix - 1)];
         std::uint32_t sum = 0;
         for (auto& c : count) {
             const std::uint32_t t = c;
             c = sum;
             sum += t;
         }
-        for (const Rec& r : a) b[count[(r.key >> shift) & (radix - 1)]++] = r;
+        for (const Rec& r : a)
+            b[count[(r.key >> shift) & (radix - 1)]++] = r;
         a.swap(b);
     }
-    for (const Rec& r : a) f(r.x, r.y, r.index);
+    for (const Rec& r : a)
+        f(r.x, r.y, r.index);
 }
 
 Locator::Impl::Impl(const Grid& grid, const LocatorOptions& options) {
     const auto started = std::chrono::steady_clock::now();
     codes.reserve(grid.cells.size());
-    for (const auto& c : grid.cells) codes.push_back(c.code);
+    for (const auto& c : grid.cells)
+        codes.push_back(c.code);
 
     // ---- 1. the edges of every cell, canonical, in cell order
     std::vector<std::int32_t> edge_cell;
     {
         std::size_t n = 0;
-        for (const auto& c : grid.cells) n += geo::vertex_count(c.geometry);
+        for (const auto& c : grid.cells)
+            n += geo::vertex_count(c.geometry);
         edges.reserve(n);
         edge_cell.reserve(n);
     }
@@ -395,7 +401,8 @@ Locator::Impl::Impl(const Grid& grid, const LocatorOptions& options) {
         };
         for (const auto& poly : cell.geometry.polygons)
             for (const auto& ring : poly.rings) {
-                for (std::size_t k = 0; k + 1 < ring.size(); ++k) add(ring[k], ring[k + 1]);
+                for (std::size_t k = 0; k + 1 < ring.size(); ++k)
+                    add(ring[k], ring[k + 1]);
                 if (ring.size() > 2 && !(ring.front() == ring.back()))
                     add(ring.back(), ring.front()); // tolerate unclosed rings
             }
@@ -485,12 +492,15 @@ Locator::Impl::Impl(const Grid& grid, const LocatorOptions& options) {
     // Bucket by row, keeping edge order (and so cell order) within a row.
     const std::size_t n_squares = static_cast<std::size_t>(nx) * static_cast<std::size_t>(ny);
     std::vector<std::uint32_t> row_start(static_cast<std::size_t>(ny) + 1, 0);
-    for (const auto& e : entries) ++row_start[static_cast<std::size_t>(e.row) + 1];
-    for (int j = 0; j < ny; ++j) row_start[j + 1] += row_start[j];
+    for (const auto& e : entries)
+        ++row_start[static_cast<std::size_t>(e.row) + 1];
+    for (int j = 0; j < ny; ++j)
+        row_start[j + 1] += row_start[j];
     std::vector<RowEntry> by_row(entries.size());
     {
         std::vector<std::uint32_t> fill(row_start.begin(), row_start.end() - 1);
-        for (const auto& e : entries) by_row[fill[static_cast<std::size_t>(e.row)]++] = e;
+        for (const auto& e : entries)
+            by_row[fill[static_cast<std::size_t>(e.row)]++] = e;
     }
     entries.clear();
     entries.shrink_to_fit();
@@ -500,7 +510,8 @@ Locator::Impl::Impl(const Grid& grid, const LocatorOptions& options) {
     for (const auto& e : by_row)
         for (int c = e.c0; c <= e.c1; ++c)
             ++sq_start[static_cast<std::size_t>(e.row) * nx + static_cast<std::size_t>(c) + 1];
-    for (std::size_t q = 0; q < n_squares; ++q) sq_start[q + 1] += sq_start[q];
+    for (std::size_t q = 0; q < n_squares; ++q)
+        sq_start[q + 1] += sq_start[q];
     std::vector<std::uint32_t> sq_edges(sq_start.back());
     {
         std::vector<std::uint32_t> fill(sq_start.begin(), sq_start.end() - 1);
@@ -565,13 +576,16 @@ Locator::Impl::Impl(const Grid& grid, const LocatorOptions& options) {
         const std::uint32_t rb = row_start[j], re = row_start[j + 1];
         // The row's entries bucketed by first column.
         std::fill(by_col_start.begin(), by_col_start.end(), 0u);
-        for (std::uint32_t k = rb; k < re; ++k) ++by_col_start[static_cast<std::size_t>(by_row[k].c0) + 1];
-        for (int i = 0; i <= nx; ++i) by_col_start[i + 1] += by_col_start[i];
+        for (std::uint32_t k = rb; k < re; ++k)
+            ++by_col_start[static_cast<std::size_t>(by_row[k].c0) + 1];
+        for (int i = 0; i <= nx; ++i)
+            by_col_start[i + 1] += by_col_start[i];
         by_col.resize(re - rb);
         {
             for (std::uint32_t k = rb; k < re; ++k)
                 by_col[by_col_start[static_cast<std::size_t>(by_row[k].c0)]++] = k;
-            for (int i = nx; i > 0; --i) by_col_start[i] = by_col_start[i - 1];
+            for (int i = nx; i > 0; --i)
+                by_col_start[i] = by_col_start[i - 1];
             by_col_start[0] = 0;
         }
         auto toggle = [&](std::int32_t cell, double t) {
@@ -580,8 +594,10 @@ Locator::Impl::Impl(const Grid& grid, const LocatorOptions& options) {
             } else if (t < hi) {
                 auto& f = flips[static_cast<std::size_t>(cell)];
                 auto it = std::lower_bound(f.begin(), f.end(), t);
-                if (it != f.end() && *it == t) f.erase(it); // pairs cancel
-                else f.insert(it, t);
+                if (it != f.end() && *it == t)
+                    f.erase(it); // pairs cancel
+                else
+                    f.insert(it, t);
             }
         };
         snaps.clear();
@@ -614,7 +630,8 @@ Locator::Impl::Impl(const Grid& grid, const LocatorOptions& options) {
             const std::uint32_t c = it->cand & toggle_mask;
             if (toggles.size() > toggle_mask)
                 throw DataError("the grid is too detailed for the locator");
-            cands[c].toggle = static_cast<std::uint32_t>(toggles.size()) | (it->cand & ~toggle_mask);
+            cands[c].toggle =
+                static_cast<std::uint32_t>(toggles.size()) | (it->cand & ~toggle_mask);
             toggles.insert(toggles.end(), snap_flips.begin() + it->flip_first,
                            snap_flips.begin() + it->flip_first + it->flip_count);
         }
@@ -661,8 +678,10 @@ Locator::Impl::Impl(const Grid& grid, const LocatorOptions& options) {
         while (below_count > fanout) {
             const std::uint32_t level_first = static_cast<std::uint32_t>(boxes.size());
             for (std::uint32_t g = 0; g < below_count; g += fanout) {
-                Box bx{std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
-                       -std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+                Box bx{std::numeric_limits<double>::infinity(),
+                       std::numeric_limits<double>::infinity(),
+                       -std::numeric_limits<double>::infinity(),
+                       -std::numeric_limits<double>::infinity()};
                 for (std::uint32_t m = g; m < std::min(g + fanout, below_count); ++m) {
                     if (from_edges) {
                         const Seg& s = leaves[first + m];
@@ -686,12 +705,14 @@ Locator::Impl::Impl(const Grid& grid, const LocatorOptions& options) {
     for (std::uint32_t k = 0; k < edges.size();) {
         const std::int32_t cell = edge_cell[k];
         std::uint32_t e = k;
-        while (e < edges.size() && edge_cell[e] == cell) ++e;
+        while (e < edges.size() && edge_cell[e] == cell)
+            ++e;
         cell_trees[static_cast<std::size_t>(cell)] = build_tree(edges, k, e - k);
         k = e;
     }
     outline_tree = build_tree(outline, 0, static_cast<std::uint32_t>(outline.size()));
-    for (auto& t : cell_trees) build_candidates(t, edges.data() + t.first, false);
+    for (auto& t : cell_trees)
+        build_candidates(t, edges.data() + t.first, false);
     build_candidates(outline_tree, outline.data(), true);
     row_scale.resize(static_cast<std::size_t>(ny));
     for (int j = 0; j < ny; ++j)
@@ -779,8 +800,10 @@ double rect_segment_distance(const Box& r, const Seg& s, double kx, double ky) {
             if (q[k] < 0) meets = false;
         } else {
             const double t = q[k] / p[k];
-            if (p[k] < 0) t0 = std::max(t0, t);
-            else t1 = std::min(t1, t);
+            if (p[k] < 0)
+                t0 = std::max(t0, t);
+            else
+                t1 = std::min(t1, t);
             if (t0 > t1) meets = false;
         }
     }
@@ -887,8 +910,8 @@ void Locator::Impl::build_candidates(Tree& t, const Seg* leaves, bool only_outsi
             double fx = 0, fy = 0;
             metres_per_degree((r.y0 + r.y1) / 2, fx, fy);
             const double cx = (r.x0 + r.x1) / 2, cy = (r.y0 + r.y1) / 2;
-            const double centre = std::sqrt(tree_nearest2(
-                t, leaves, cx, cy, fx, fy, std::numeric_limits<double>::infinity()));
+            const double centre = std::sqrt(
+                tree_nearest2(t, leaves, cx, cy, fx, fy, std::numeric_limits<double>::infinity()));
             const double half_diag = std::hypot((r.x1 - r.x0) * fx, (r.y1 - r.y0) * fy) / 2;
             // Every point p of the square has an edge within centre + half_diag (in this
             // frame). The edge nearest to p in p's frame is then within
@@ -932,7 +955,8 @@ double Locator::Impl::distance_m(double px, double py, std::int32_t cell) const 
             if (b < e) {
                 double best2 = std::numeric_limits<double>::infinity();
                 for (std::uint32_t k = b; k < e; ++k)
-                    best2 = std::min(best2, dist2_to_segment(leaves[cand_edges[k]], px, py, kx, ky));
+                    best2 =
+                        std::min(best2, dist2_to_segment(leaves[cand_edges[k]], px, py, kx, ky));
                 return std::sqrt(best2);
             }
         }
@@ -949,7 +973,9 @@ Locator::~Locator() = default;
 Locator::Locator(Locator&&) noexcept = default;
 Locator& Locator::operator=(Locator&&) noexcept = default;
 
-std::int32_t Locator::locate(geo::Point lonlat) const { return m_impl->locate(lonlat.x, lonlat.y); }
+std::int32_t Locator::locate(geo::Point lonlat) const {
+    return m_impl->locate(lonlat.x, lonlat.y);
+}
 
 Location Locator::locate_with_distance(geo::Point lonlat) const {
     const std::int32_t cell = m_impl->locate(lonlat.x, lonlat.y);
@@ -970,7 +996,8 @@ void Locator::locate_batch(std::span<const geo::Point> points, std::span<std::in
                 out[i] = impl.locate(x, y);
             });
         } else {
-            for (std::size_t i = b; i < e; ++i) out[i] = impl.locate(points[i].x, points[i].y);
+            for (std::size_t i = b; i < e; ++i)
+                out[i] = impl.locate(points[i].x, points[i].y);
         }
     });
 }
@@ -996,7 +1023,9 @@ void Locator::locate_batch(std::span<const geo::Point> points, std::span<Locatio
     });
 }
 
-std::size_t Locator::cell_count() const noexcept { return m_impl->codes.size(); }
+std::size_t Locator::cell_count() const noexcept {
+    return m_impl->codes.size();
+}
 
 const std::string& Locator::cell_code(std::int32_t index) const {
     if (index < 0 || static_cast<std::size_t>(index) >= m_impl->codes.size())
@@ -1005,6 +1034,8 @@ const std::string& Locator::cell_code(std::int32_t index) const {
     return m_impl->codes[static_cast<std::size_t>(index)];
 }
 
-LocatorStats Locator::stats() const noexcept { return m_impl->stats; }
+LocatorStats Locator::stats() const noexcept {
+    return m_impl->stats;
+}
 
 } // namespace wangge::grid

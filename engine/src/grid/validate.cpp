@@ -1,21 +1,26 @@
 // The coverage validator. The plan, cheapest checks first:
 //  1. codes: duplicates, and the scheme's length/digits/prefixes;
-//  2. each cell alone: empty, lon/lat range (crs_mismatch), validity (a robust ring test,
-//     GEOS only when that cannot decide or the cell has holes or parts), slivers (areas from
-//     an interpolated Jacobian of the metric projection, confirmed exactly near a threshold);
-//  3. the shared-edge index: every edge of every cell, endpoints in canonical order, sorted.
-//     An edge that occurs exactly twice, in opposite directions, in two cells is clean; all
-//     others are candidates, and their cells form the set K (in a clean coverage: the cells
-//     on its outer boundary);
-//  4. overlaps: every pair of a candidate edge's cell with a cell whose box meets the edge,
-//     ruled out by an exact contact/wedge certificate or measured with GEOS;
-//  5. gaps: the union of K (GEOS coverage union, unary union as fallback). Each hole of it is
-//     either filled by clean cells or a gap; one point decides, because depth cannot change
-//     across clean edges. An area balance (sum of cells = union + overlaps) catches overlaps
-//     hidden inside clean patches and sends those rare inputs to an all-pairs check;
+//  2. each cell alone: empty, lon/lat range (crs_mismatch), validity (an exact-or-abstain
+//     ring test; GEOS when that abstains or the cell has holes or parts, and for its reason),
+//     slivers (areas from an interpolated Jacobian of the metric projection, measured
+//     exactly near a threshold). An invalid cell takes part in the coverage checks as its
+//     GEOS MakeValid repair, so it does not also show up as a gap;
+//  3. the shared-edge index: every edge of every cell, ends in canonical order, grouped by
+//     a hash table. An edge that occurs exactly twice, in opposite directions, in two cells
+//     is clean; the others are candidates and their cells form the set K (in a clean
+//     coverage: the cells along its outer boundary);
+//  4. overlaps: each candidate edge's cell against the cells whose boxes meet the edge,
+//     ruled out by an exact contact-and-wedge certificate or measured with GEOS;
+//  5. gaps: when all edges are clean or single and nothing overlaps, the single edges are
+//     the union's boundary (polygonized, trusted only if the areas balance). Otherwise the
+//     union of K: each bounded part of its complement is wholly filled by clean cells or
+//     wholly a gap, as depth cannot change across a clean edge, so one point decides. An
+//     area balance (cells = union + overlaps) catches overlaps hidden under clean patches
+//     and sends those rare inputs to an all-pairs check. Gaps are the bounded parts of the
+//     union's complement (holes, and areas enclosed by parts that touch at points);
 //  6. the county boundary: gaps = county - union, outside = union - county;
-//  7. nesting: a unit whose outline is exactly the net edges of its cells is fine; the other
-//     units' cells are checked with GEOS.
+//  7. nesting: a unit whose outline is exactly the net edges of its cells holds them all;
+//     the other units' cells are checked with GEOS.
 #include "wangge/grid/validate.hpp"
 
 #include "validate_geometry.hpp"
@@ -789,7 +794,7 @@ class Validator {
 
     static std::uint64_t pair_key(std::uint32_t a, std::uint32_t b) {
         if (a > b) std::swap(a, b);
-        return (std::uint64_t(a) << 32) | b;
+        return (static_cast<std::uint64_t>(a) << 32) | b;
     }
 
     // ---- 4. overlaps

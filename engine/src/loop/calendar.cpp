@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -222,9 +223,14 @@ Calendar::Calendar(CalendarSpec spec) : m_spec(std::move(spec)) {
 Calendar Calendar::load(const std::string& path) {
     std::ifstream in(path);
     if (!in) throw InputError("cannot open calendar file", {.file = path});
+    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    return parse(text, path);
+}
+
+Calendar Calendar::parse(std::string_view text, const std::string& path) {
     nlohmann::json doc;
     try {
-        doc = nlohmann::json::parse(in);
+        doc = nlohmann::json::parse(text);
     } catch (const nlohmann::json::exception& e) {
         throw InputError(std::string("not valid JSON: ") + e.what(), {.file = path});
     }

@@ -237,7 +237,18 @@ History generate_history(const ImportContext& context, const HistoryOptions& opt
     for (const auto& c : categories)
         weights.push_back(weight(c));
     std::discrete_distribution<std::size_t> pick_category(weights.begin(), weights.end());
-    std::uniform_int_distribution<std::size_t> pick_cell(0, cells.size() - 1);
+    // More households, more matters: cells are drawn in proportion to their households
+    // (all alike when the grid has no household counts).
+    std::vector<double> cell_weights;
+    cell_weights.reserve(cells.size());
+    bool any_households = false;
+    for (const auto& c : cells)
+        any_households = any_households || c.households > 0;
+    for (const auto& c : cells)
+        cell_weights.push_back(any_households ? static_cast<double>(std::max<std::int64_t>(
+                                                    c.households, 1))
+                                              : 1.0);
+    std::discrete_distribution<std::size_t> pick_cell(cell_weights.begin(), cell_weights.end());
     std::uniform_real_distribution<double> unit(0, 1);
 
     // The reports, day by day.

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS loop_journal (
   to_state TEXT NOT NULL, actor TEXT, at TEXT NOT NULL, note TEXT, department TEXT,
   person TEXT, deadline TEXT);
 CREATE INDEX IF NOT EXISTS loop_journal_incident ON loop_journal (incident, fid);
+CREATE TABLE IF NOT EXISTS loop_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 )";
 
 // Registers the tables in gpkg_contents so that GDAL and GIS tools list them: the
@@ -62,7 +63,8 @@ INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier)
          ('loop_functions', 'attributes', 'loop_functions'),
          ('loop_categories', 'attributes', 'loop_categories'),
          ('loop_duties', 'attributes', 'loop_duties'),
-         ('loop_journal', 'attributes', 'loop_journal');
+         ('loop_journal', 'attributes', 'loop_journal'),
+         ('loop_settings', 'attributes', 'loop_settings');
 )";
 
 constexpr const char* incident_columns =
@@ -106,10 +108,39 @@ std::optional<std::string> time_text(const std::optional<LocalTime>& t) {
     return format_time(*t);
 }
 
+// Times are stored as format_time() writes them, "YYYY-MM-DDTHH:MM". Reading that one
+// shape by hand is several times cheaper than parse_time(), which accepts every ISO 8601
+// variant; statistics over a million matters parse three times a row. Anything else
+// (a file edited by hand) goes through parse_time().
+LocalTime stored_time(std::string_view s) {
+    const auto digit = [&s](std::size_t i) { return static_cast<unsigned>(s[i] - '0') <= 9; };
+    if (s.size() != 16 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+        !(digit(0) && digit(1) && digit(2) && digit(3) && digit(5) && digit(6) && digit(8) &&
+          digit(9) && digit(11) && digit(12) && digit(14) && digit(15)))
+        return parse_time(s);
+    const auto num = [&s](std::size_t i, std::size_t n) {
+        int v = 0;
+        for (std::size_t k = i; k < i + n; ++k)
+            v = v * 10 + (s[k] - '0');
+        return v;
+    };
+    const int y = num(0, 4), m = num(5, 2), d = num(8, 2), hh = num(11, 2), mm = num(14, 2);
+    if (m < 1 || m > 12 || d < 1 || d > 31 || hh > 23 || mm > 59) return parse_time(s);
+    // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+    const int yy = y - (m <= 2 ? 1 : 0);
+    const int era = (yy >= 0 ? yy : yy - 399) / 400;
+    const int yoe = yy - era * 400;
+    const int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 719468;
+    return LocalTime{days * 24 * 60 + hh * 60 + mm};
+}
+
 std::optional<LocalTime> time_from(const Statement& st, int col) {
     if (st.is_null(col)) return std::nullopt;
-    return parse_time(st.view(col));
+    return stored_time(st.view(col));
 }
+
 
 void bind_text(Statement& st, int i, const std::optional<std::string>& v) {
     if (v)
@@ -161,10 +192,10 @@ IncidentRecord read_record(const Statement& st) {
     inc.report.category = st.text(2);
     inc.report.reporter = st.text(3);
     inc.report.urban = st.integer(4) != 0;
-    inc.report.reported_at = parse_time(st.view(5));
+    inc.report.reported_at = stored_time(st.view(5));
     inc.state = state_from(st.view(6));
     inc.supervised = st.integer(7) != 0;
-    inc.updated_at = parse_time(st.view(8));
+    inc.updated_at = stored_time(st.view(8));
     inc.step_started = time_from(st, 9);
     inc.due = time_from(st, 10);
     inc.due_unit = time_unit_from(st.view(11));
@@ -237,7 +268,8 @@ LoopStore LoopStore::open(const std::string& gpkg_path) {
     impl->db.exec("PRAGMA cache_size = -65536");
     if (!impl->db.has_table("gpkg_contents"))
         throw StoreError("not a GeoPackage (no gpkg_contents)", {.file = gpkg_path});
-    if (!impl->db.has_table("loop_incidents")) {
+    // loop_settings came later than the other tables: add it to older workspaces too.
+    if (!impl->db.has_table("loop_incidents") || !impl->db.has_table("loop_settings")) {
         Transaction tx(impl->db);
         impl->db.exec(schema);
         impl->db.exec(registration);
@@ -428,6 +460,48 @@ std::size_t LoopStore::incident_count() const {
     auto st = m_impl->db.prepare("SELECT count(*) FROM loop_incidents");
     st.step();
     return static_cast<std::size_t>(st.integer(0));
+}
+
+std::vector<std::int64_t> LoopStore::incident_ids() const {
+    auto st = m_impl->db.prepare("SELECT fid FROM loop_incidents ORDER BY fid");
+    std::vector<std::int64_t> out;
+    while (st.step())
+        out.push_back(st.integer(0));
+    return out;
+}
+
+void LoopStore::save_setting(const std::string& key, const std::string& value) {
+    const auto& db = m_impl->db;
+    Transaction tx(db);
+    db.prepare("INSERT OR REPLACE INTO loop_settings (key, value) VALUES (?, ?)")
+        .bind(1, std::string_view(key))
+        .bind(2, std::string_view(value))
+        .run();
+    tx.commit();
+}
+
+std::optional<std::string> LoopStore::setting(const std::string& key) const {
+    auto st = m_impl->db.prepare("SELECT value FROM loop_settings WHERE key = ?");
+    st.bind(1, std::string_view(key));
+    if (!st.step()) return std::nullopt;
+    return st.text(0);
+}
+
+LoopStore::Consistency LoopStore::check_consistency() const {
+    const auto& db = m_impl->db;
+    Consistency c;
+    auto integrity = db.prepare("PRAGMA integrity_check");
+    while (integrity.step())
+        c.integrity += (c.integrity.empty() ? "" : "; ") + integrity.text(0);
+    c.incidents = incident_count();
+    auto events = db.prepare("SELECT count(*) FROM loop_journal");
+    events.step();
+    c.events = static_cast<std::size_t>(events.integer(0));
+    auto orphans = db.prepare("SELECT count(*) FROM loop_journal j WHERE NOT EXISTS "
+                              "(SELECT 1 FROM loop_incidents i WHERE i.fid = j.incident)");
+    orphans.step();
+    c.orphaned_events = static_cast<std::size_t>(orphans.integer(0));
+    return c;
 }
 
 std::vector<Event> LoopStore::journal(std::int64_t incident) const {
@@ -709,7 +783,7 @@ std::vector<StatsRow> LoopStore::stats(StatsBy by, LocalTime at, const Loop& loo
     StatsAccumulator acc(at, loop.calendar());
     while (st.step())
         acc.add(st.view(0), state_from(st.view(1)), st.integer(2) != 0, time_from(st, 3),
-                parse_time(st.view(4)), time_from(st, 5), static_cast<int>(st.integer(6)),
+                stored_time(st.view(4)), time_from(st, 5), static_cast<int>(st.integer(6)),
                 static_cast<int>(st.integer(7)));
     return acc.finish();
 }

@@ -1,8 +1,10 @@
 // Status input for the renderer: the loop hook and the CSV files used by tests and demos.
 #include "wangge/error.hpp"
+#include "wangge/loop/session.hpp"
 #include "wangge/render/renderer.hpp"
 #include "wangge/store/workspace.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -83,15 +85,56 @@ CellState cell_state_from(std::string_view text) {
 }
 
 // ============================================================================================
-// LOOP HOOK. The closed loop (engine/.../loop/, table `incidents`) computes, for time `at`,
-// each cell's worst open-matter state and the incidents' pins. Replace this body with a call
-// into it: fill `cells` (code -> on_time/warning/overdue; absent = none) and `pins` (lon/lat,
-// loop step, incident id). Nothing else in render/ needs to change.
+// LOOP HOOK: the statuses come from the closed loop's tables (loop/session.hpp): a cell takes
+// the worst status at `at` of its open matters (absent = none); pins are the open matters
+// (overdue ones drawn as `overdue`, the rest by their step) and those closed in the last day.
 // ============================================================================================
 RenderStatus status_from_workspace(const store::Workspace& ws, const std::string& at) {
-    (void)ws;
     RenderStatus status;
     status.at = at;
+    // A workspace without loop tables has no matters: every cell `none`, and the renderer
+    // must not create the tables as a side effect of drawing.
+    const auto layers = ws.dataset().layer_names();
+    if (std::find(layers.begin(), layers.end(), "loop_incidents") == layers.end()) return status;
+    const loop::LocalTime t = loop::parse_time(at);
+    // Closed matters stay on the map for a day, so a fresh close is visible.
+    const loop::LocalTime recent{t.minutes - 24 * 60};
+    const auto session = loop::Session::open(ws.path());
+    const loop::Loop& lp = session->loop();
+    const auto rank = [](CellState s) { return static_cast<int>(s); };
+    for (const auto& r : session->store().incidents()) {
+        const loop::Incident& inc = r.incident;
+        if (inc.report.reported_at > t) continue;
+        loop::State state = inc.state;
+        loop::Status st{};
+        if (inc.updated_at > t) {
+            // Changed after t: replay its journal up to t (rare for a current map).
+            const auto journal = session->store().journal(inc.report.id);
+            for (const auto& e : journal)
+                if (e.at <= t) state = e.to;
+            st = lp.status_at(inc.report, journal, t);
+        } else {
+            st = lp.status(inc, t);
+        }
+        if (state == loop::State::rejected) continue;
+        if (loop::is_final(state)) {
+            if (inc.closed_at && *inc.closed_at >= recent && inc.updated_at <= t)
+                status.pins.push_back({r.lonlat.x, r.lonlat.y, "closed",
+                                       std::to_string(inc.report.id)});
+            continue;
+        }
+        const CellState cs = st == loop::Status::overdue   ? CellState::overdue
+                             : st == loop::Status::warning ? CellState::warning
+                                                           : CellState::on_time;
+        if (!r.cell.empty()) {
+            auto& slot = status.cells[r.cell];
+            if (rank(cs) > rank(slot)) slot = cs;
+        }
+        status.pins.push_back({r.lonlat.x, r.lonlat.y,
+                               cs == CellState::overdue ? std::string("overdue")
+                                                        : std::string(loop::to_string(state)),
+                               std::to_string(inc.report.id)});
+    }
     return status;
 }
 

@@ -22,11 +22,12 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <limits>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -102,6 +103,28 @@ std::vector<int> components(const Lattice& lat, const Labels& lab, int& count) {
     return comp;
 }
 
+// A smooth function of position sampled at every other pixel and interpolated between:
+// noise varies over hundreds of metres, so a quarter of the evaluations do.
+template <class F> std::vector<float> smooth_field(const Lattice& lat, F&& f) {
+    const int nw = lat.w / 2 + 2, nh = lat.h / 2 + 2;
+    std::vector<double> node(uz(nw * nh));
+    for (int b = 0; b < nh; ++b)
+        for (int a = 0; a < nw; ++a)
+            node[uz(b * nw + a)] =
+                f(lat.u0 + (2 * a + 0.5) * lattice_m, lat.v0 + (2 * b + 0.5) * lattice_m);
+    std::vector<float> out(uz(lat.size()));
+    for (int j = 0; j < lat.h; ++j)
+        for (int i = 0; i < lat.w; ++i) {
+            const int a = i / 2, b = j / 2;
+            const double tx = 0.5 * (i % 2), ty = 0.5 * (j % 2);
+            const double n00 = node[uz(b * nw + a)], n10 = node[uz(b * nw + a + 1)];
+            const double n01 = node[uz((b + 1) * nw + a)], n11 = node[uz((b + 1) * nw + a + 1)];
+            out[uz(lat.at(i, j))] = static_cast<float>((n00 + (n10 - n00) * tx) * (1 - ty) +
+                                                       (n01 + (n11 - n01) * tx) * ty);
+        }
+    return out;
+}
+
 // ---- the county ----------------------------------------------------------------------
 
 // One piece, no holes, no diagonal pinches with the outside.
@@ -172,6 +195,10 @@ County make_county(std::uint64_t seed, const detail::FenRiver& river) {
     // rho <= s is inside the ellipse scaled by s; the river cut does not depend on s, so the
     // area for any s is a count, and s is found by selection instead of a search.
     std::vector<double> rho(uz(full.size()), inf);
+    const auto wobble = smooth_field(full, [&](double u, double v) {
+        return 0.16 * detail::fbm(nseed, u / 5000.0, v / 5000.0, 4) +
+               0.04 * detail::fbm(nseed + 1, u / 1100.0, v / 1100.0, 3);
+    });
     std::vector<double> river_v(uz(full.w));
     for (int i = 0; i < full.w; ++i)
         river_v[uz(i)] = river.centre(full.u_of(i));
@@ -185,8 +212,7 @@ County make_county(std::uint64_t seed, const detail::FenRiver& river) {
         // cos(k*theta + phase) from powers of (cos theta, sin theta): no trigonometry per pixel.
         const double c1 = ex / e, s1 = ey / e;
         double ck = c1 * c1 - s1 * s1, sk = 2 * c1 * s1; // k = 2
-        double r = 1.0 + 0.16 * detail::fbm(nseed, u / 5000.0, v / 5000.0, 4) +
-                   0.04 * detail::fbm(nseed + 1, u / 1100.0, v / 1100.0, 3);
+        double r = 1.0 + wobble[uz(p)];
         for (int k = 0; k < harmonics; ++k) {
             r += amp[uz(k)] * (ck * pcos[uz(k)] - sk * psin[uz(k)]);
             const double next = ck * c1 - sk * s1;
@@ -255,63 +281,49 @@ std::array<double, 8> step_lengths(const Child& k) {
 }
 
 // The cost of a step through each pixel: smooth log-normal noise, so borders wander.
-std::vector<float> cost_field(const Lattice& lat, const Labels& mask, std::uint64_t seed,
-                              double scale_m) {
-    std::vector<float> cost(uz(lat.size()), 1.0f);
-    for (int p = 0; p < lat.size(); ++p)
-        if (mask[uz(p)] != outside)
-            cost[uz(p)] = static_cast<float>(
-                std::exp(1.1 * detail::fbm(seed, lat.u_of(p) / scale_m, lat.v_of(p) / scale_m, 4)));
-    return cost;
+std::vector<float> cost_field(const Lattice& lat, std::uint64_t seed, double scale_m) {
+    return smooth_field(lat, [&](double u, double v) {
+        return std::exp(1.1 * detail::fbm(seed, u / scale_m, v / scale_m, 4));
+    });
 }
 
-struct HeapItem {
-    std::uint64_t key; // the bits of a non-negative double order like the double
+struct QueueItem {
+    double key;
     int px;
     int kid;
 };
 
-// A radix heap: a monotone priority queue (Dijkstra never pushes a key below the last one
-// popped) with constant-time pushes. Equal keys pop in an order fixed by the pushes, so the
-// result is deterministic.
-class RadixHeap {
+// A bucket queue (Dial's algorithm) over keys cut into quanta, much cheaper than a heap.
+// Dijkstra never pushes a key below the one last popped, nor more than one step above it,
+// so a ring of buckets spanning the largest step suffices. Within a quantum, items pop in
+// reverse push order: the order is approximate (to a quarter of the smallest step) but
+// fixed by the pushes, so the result is deterministic.
+class BucketQueue {
   public:
+    BucketQueue(double quantum, double max_step)
+        : m_quantum(quantum), m_buckets(static_cast<Sz>(max_step / quantum) + 2) {}
     [[nodiscard]] bool empty() const { return m_size == 0; }
-    void push(const HeapItem& it) {
-        m_buckets[bucket(it.key)].push_back(it);
+    void push(const QueueItem& it) {
+        const auto slot = static_cast<Sz>(it.key / m_quantum);
+        m_buckets[slot % m_buckets.size()].push_back(it);
         ++m_size;
     }
-    HeapItem pop() {
-        if (m_buckets[0].empty()) {
-            Sz b = 1;
-            while (m_buckets[b].empty())
-                ++b;
-            std::uint64_t lo = std::numeric_limits<std::uint64_t>::max();
-            for (const auto& it : m_buckets[b])
-                lo = std::min(lo, it.key);
-            m_last = lo;
-            for (const auto& it : m_buckets[b])
-                m_buckets[bucket(it.key)].push_back(it);
-            m_buckets[b].clear();
-        }
-        const HeapItem it = m_buckets[0].back();
-        m_buckets[0].pop_back();
+    QueueItem pop() {
+        while (m_buckets[m_current % m_buckets.size()].empty())
+            ++m_current;
+        auto& bucket = m_buckets[m_current % m_buckets.size()];
+        const QueueItem it = bucket.back();
+        bucket.pop_back();
         --m_size;
         return it;
     }
 
   private:
-    [[nodiscard]] Sz bucket(std::uint64_t key) const {
-        return key == m_last ? 0 : uz(64 - __builtin_clzll(key ^ m_last));
-    }
-    std::array<std::vector<HeapItem>, 65> m_buckets;
-    std::uint64_t m_last = 0;
+    double m_quantum;
+    std::vector<std::vector<QueueItem>> m_buckets;
+    Sz m_current = 0;
     Sz m_size = 0;
 };
-
-std::uint64_t key_bits(double d) {
-    return std::bit_cast<std::uint64_t>(d);
-}
 
 // One parent region copied into a small padded frame, so the Dijkstra below touches only
 // compact local arrays and needs no bounds checks (the frame's border is blocked).
@@ -322,6 +334,7 @@ struct Frame {
     int h = 0;
     Labels blank; // outside for the parent's pixels, blocked elsewhere
     std::vector<float> cost;
+    double min_cost = inf, max_cost = 0; // over the parent's pixels
     [[nodiscard]] int local(const Lattice& lat, int gp) const {
         return (gp / lat.w - j0 + 1) * w + (gp % lat.w - i0 + 1);
     }
@@ -342,18 +355,27 @@ void dijkstra(const Lattice& lat, const Frame& f, const std::vector<Child>& kids
               std::vector<double>& dist) {
     lab = f.blank;
     dist.assign(f.blank.size(), inf);
-    RadixHeap heap;
+    // Quantum and ring size from the smallest and largest single steps of this run.
+    double lo = inf, hi = 0;
+    for (int k : ids) {
+        const auto& len = steps[uz(k)];
+        lo = std::min(lo, *std::min_element(len.begin(), len.end()) * f.min_cost / weight[uz(k)]);
+        hi = std::max(hi, *std::max_element(len.begin(), len.end()) * f.max_cost / weight[uz(k)]);
+    }
+    // A huge ring would only mean a very uneven run; coarser quanta keep it bounded.
+    const double quantum = std::max(0.25 * lo, hi / 200000.0);
+    BucketQueue heap(quantum, hi);
     for (int k : ids) {
         const int q = f.local(lat, kids[uz(k)].seed);
         dist[uz(q)] = 0.0;
-        heap.push({key_bits(0.0), q, k});
+        heap.push({0.0, q, k});
     }
     // The same order as step_lengths().
     const int off[8] = {1, -1, f.w, -f.w, f.w + 1, f.w - 1, -f.w + 1, -f.w - 1};
     while (!heap.empty()) {
-        const HeapItem it = heap.pop();
+        const QueueItem it = heap.pop();
         if (lab[uz(it.px)] != outside) continue;
-        const double key = std::bit_cast<double>(it.key);
+        const double key = it.key;
         lab[uz(it.px)] = it.kid;
         const double inv_w = 1.0 / weight[uz(it.kid)];
         const auto& len = steps[uz(it.kid)];
@@ -364,7 +386,7 @@ void dijkstra(const Lattice& lat, const Frame& f, const std::vector<Child>& kids
             const double nd = key + len[d] * 0.5 * (here + f.cost[uz(q)]) * inv_w;
             if (nd < dist[uz(q)]) {
                 dist[uz(q)] = nd;
-                heap.push({key_bits(nd), q, it.kid});
+                heap.push({nd, q, it.kid});
             }
         }
     }
@@ -486,6 +508,8 @@ Labels grow(const Lattice& lat, const Labels& parent, const std::vector<float>& 
                 if (parent[uz(gp)] != par) continue;
                 f.blank[uz(q)] = outside;
                 f.cost[uz(q)] = cost[uz(gp)];
+                f.min_cost = std::min(f.min_cost, static_cast<double>(cost[uz(gp)]));
+                f.max_cost = std::max(f.max_cost, static_cast<double>(cost[uz(gp)]));
             }
         }
     }
@@ -546,11 +570,18 @@ Labels grow(const Lattice& lat, const Labels& parent, const std::vector<float>& 
             if (lab[uz(q)] >= 0) out[uz(f.global(lat, q))] = lab[uz(q)];
     };
     std::atomic<int> next{0};
+    std::exception_ptr failure;
+    std::mutex failure_mutex;
     auto worker = [&] {
-        Labels lab;
-        std::vector<double> dist;
-        for (int par = next++; par < nparents; par = next++)
-            run(par, lab, dist);
+        try {
+            Labels lab;
+            std::vector<double> dist;
+            for (int par = next++; par < nparents; par = next++)
+                run(par, lab, dist);
+        } catch (...) {
+            const std::lock_guard lock(failure_mutex);
+            if (!failure) failure = std::current_exception();
+        }
     };
     const int nthreads = std::min(
         nparents, static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u)));
@@ -560,7 +591,82 @@ Labels grow(const Lattice& lat, const Labels& parent, const std::vector<float>& 
     worker();
     for (auto& t : pool)
         t.join();
+    if (failure) std::rethrow_exception(failure);
     return out;
+}
+
+// A region whose only neighbour is one sibling would become a polygon with a hole in it.
+// The pair is grown again from two far-apart pixels on its outer edge, so both halves
+// reach the edge. Then tidied like any level.
+void open_enclaves(const Lattice& lat, Labels& lab, const Labels& parent,
+                   const std::vector<float>& cost, int nlabels) {
+    for (int round = 0; round < 20; ++round) {
+        constexpr int none = -2, many = -3;
+        std::vector<int> neighbour(uz(nlabels), none);
+        for (int j = 0; j < lat.h; ++j)
+            for (int i = 0; i < lat.w; ++i) {
+                const int a = lab[uz(lat.at(i, j))];
+                if (a < 0) continue;
+                for (const auto& q : {std::pair{i + 1, j}, {i - 1, j}, {i, j + 1}, {i, j - 1}}) {
+                    const int b = label_at(lat, lab, q.first, q.second);
+                    if (b == a) continue;
+                    int& n = neighbour[uz(a)];
+                    n = n == none || n == b ? b : many;
+                }
+            }
+        int inner = -1, outer = -1;
+        for (int a = 0; a < nlabels && inner < 0; ++a) {
+            const int b = neighbour[uz(a)];
+            if (b < 0) continue;
+            int pa = -1, pb = -1;
+            for (int p = 0; p < lat.size() && (pa < 0 || pb < 0); ++p) {
+                if (lab[uz(p)] == a) pa = parent[uz(p)];
+                if (lab[uz(p)] == b) pb = parent[uz(p)];
+            }
+            if (pa == pb) {
+                inner = a;
+                outer = b;
+            }
+        }
+        if (inner < 0) return;
+        Labels pair_parent(uz(lat.size()), outside);
+        std::vector<int> pixels;
+        double cu = 0, cv = 0, n_inner = 0;
+        for (int p = 0; p < lat.size(); ++p)
+            if (lab[uz(p)] == inner || lab[uz(p)] == outer) {
+                pair_parent[uz(p)] = 0;
+                pixels.push_back(p);
+                cu += p % lat.w;
+                cv += p / lat.w;
+                n_inner += lab[uz(p)] == inner;
+            }
+        cu /= static_cast<double>(pixels.size());
+        cv /= static_cast<double>(pixels.size());
+        auto farthest = [&](double fu, double fv) {
+            int best = pixels.front();
+            double best_d = -1;
+            for (int p : pixels) {
+                const double du = p % lat.w - fu, dv = p / lat.w - fv;
+                if (du * du + dv * dv > best_d) {
+                    best_d = du * du + dv * dv;
+                    best = p;
+                }
+            }
+            return best;
+        };
+        const int p1 = farthest(cu, cv);
+        const int p2 = farthest(p1 % lat.w, p1 / lat.w);
+        std::vector<Child> two(2);
+        two[0].seed = p1;
+        two[0].target = n_inner;
+        two[1].seed = p2;
+        two[1].target = static_cast<double>(pixels.size()) - n_inner;
+        const Labels grown = grow(lat, pair_parent, cost, two, 5, 0);
+        for (int p : pixels)
+            lab[uz(p)] = grown[uz(p)] == 0 ? inner : outer;
+        tidy(lat, lab, parent, nlabels);
+    }
+    throw LibraryError("Jishan sample: enclosed regions did not open");
 }
 
 // Chamfer distance (pixels) to the nearest pixel of another label.
@@ -1307,9 +1413,10 @@ grid::Grid generate_jishan_grid(const JishanOptions& options) {
             for (const auto& p : plans)
                 if (p.township == static_cast<int>(t)) k.target += p.km2 * 1e6 / pixel_m2;
         }
-        const auto cost = cost_field(lat, county.mask, substream(seed, 0x22), 2400.0);
+        const auto cost = cost_field(lat, substream(seed, 0x22), 2400.0);
         tlab = grow(lat, county.mask, cost, tkids, 6, 2);
         tidy(lat, tlab, county.mask, static_cast<int>(townships.size()));
+        open_enclaves(lat, tlab, county.mask, cost, static_cast<int>(townships.size()));
     }
 
     // ---- villages ----
@@ -1356,9 +1463,10 @@ grid::Grid generate_jishan_grid(const JishanOptions& options) {
             }
             placed[t].push_back(k.seed);
         }
-        const auto cost = cost_field(lat, county.mask, substream(seed, 0x32), 1100.0);
+        const auto cost = cost_field(lat, substream(seed, 0x32), 1100.0);
         vlab = grow(lat, tlab, cost, vkids, 6, 2);
         tidy(lat, vlab, tlab, static_cast<int>(villages.size()));
+        open_enclaves(lat, vlab, tlab, cost, static_cast<int>(villages.size()));
     }
 
     // ---- cells ----
@@ -1389,9 +1497,10 @@ grid::Grid generate_jishan_grid(const JishanOptions& options) {
                 cell_village.push_back(static_cast<int>(v));
             }
         }
-        const auto cost = cost_field(lat, county.mask, substream(seed, 0x42), 450.0);
+        const auto cost = cost_field(lat, substream(seed, 0x42), 450.0);
         clab = grow(lat, vlab, cost, ckids, 5, 2);
         tidy(lat, clab, vlab, static_cast<int>(ckids.size()));
+        open_enclaves(lat, clab, vlab, cost, static_cast<int>(ckids.size()));
     }
     const int ncells = static_cast<int>(ckids.size());
 

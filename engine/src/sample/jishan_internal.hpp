@@ -104,7 +104,6 @@ class FenRiver {
             m_amp[k] = amplitudes[k] * rng.range(0.8, 1.2);
             m_phase[k] = rng.range(0.0, 2.0 * pi);
         }
-        m_offset = 0.0;
         m_offset = -2400.0 - raw(0.0); // the river passes 2.4 km south of Jifeng
     }
     // Local northing of the centre line at local easting u.

@@ -104,6 +104,8 @@ class Calendar {
     //   "make_up_days": [{"name": "春节调休", "date": "2026-02-14"}, ...] }
     // Errors name the file and the offending entry.
     static Calendar load(const std::string& path);
+    // The same from the file's text (e.g. as stored in a workspace); `path` names it in errors.
+    static Calendar parse(std::string_view text, const std::string& path);
 
     [[nodiscard]] const CalendarSpec& spec() const noexcept { return m_spec; }
     [[nodiscard]] bool is_working_day(std::chrono::year_month_day date) const;

@@ -4,7 +4,8 @@
 // optional offset); errors name file and line.
 //
 // generate_history: a plausible, reproducible history (same seed, same history) of the
-// last N days for a grid: reports spread over cells, mostly in office hours, weighted
+// last N days for a grid: reports spread over cells in proportion to their households,
+// mostly in office hours, weighted
 // towards the common categories, each taken through the loop with realistic branches
 // (rejections, self-handling, returns, extensions, backlog, rework, supervision, some late
 // handling) and stopped at `end`, so the newest matters are still open and some overdue.

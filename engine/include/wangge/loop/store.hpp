@@ -144,6 +144,26 @@ class LoopStore {
     [[nodiscard]] std::vector<IncidentRecord> incidents() const;
     [[nodiscard]] std::vector<Event> journal(std::int64_t incident) const;
     [[nodiscard]] std::size_t incident_count() const;
+    // The ids of the stored incidents, ascending (to skip reports imported before).
+    [[nodiscard]] std::vector<std::int64_t> incident_ids() const;
+
+    // Small named texts of the loop (e.g. "calendar": the calendar file's JSON), one
+    // transaction each; nullopt when never saved.
+    void save_setting(const std::string& key, const std::string& value);
+    [[nodiscard]] std::optional<std::string> setting(const std::string& key) const;
+
+    // The file's health after a crash: SQLite's integrity check and whether every journal
+    // line belongs to a stored incident.
+    struct Consistency {
+        std::string integrity; // "ok" when PRAGMA integrity_check finds nothing
+        std::size_t incidents = 0;
+        std::size_t events = 0;
+        std::size_t orphaned_events = 0; // journal lines whose incident is missing
+        [[nodiscard]] bool ok() const noexcept {
+            return integrity == "ok" && orphaned_events == 0;
+        }
+    };
+    [[nodiscard]] Consistency check_consistency() const;
 
     // compute_stats() over the stored incidents, reading only the columns it needs.
     [[nodiscard]] std::vector<StatsRow> stats(StatsBy by, LocalTime at, const Loop& loop) const;

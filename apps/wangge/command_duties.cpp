@@ -1,0 +1,201 @@
+// wangge duties import|export|check and wangge catalogue import: who holds which function
+// where, and the catalogue the loop runs on.
+#include "commands.hpp"
+#include "wangge/error.hpp"
+#include "wangge/loop/session.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+namespace wangge::app {
+
+namespace {
+
+struct DutyArgs {
+    std::string workspace;
+    std::string file;
+    std::string at;
+    bool json = false;
+};
+
+void run_duties_import(const DutyArgs& a) {
+    auto s = loop::Session::open(a.workspace);
+    auto duties = loop::DutyTable::load(a.file, s->catalogue());
+    s->save_duties(duties);
+    std::cout << "imported " << s->duties().duties().size() << " duties from " << a.file << "\n";
+}
+
+// A field as CSV: quoted when it holds a comma, quote or line break.
+std::string csv_field(const std::string& v) {
+    if (v.find_first_of(",\"\n\r") == std::string::npos) return v;
+    std::string out = "\"";
+    for (char c : v) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    return out + "\"";
+}
+
+void run_duties_export(const DutyArgs& a) {
+    const auto s = loop::Session::open(a.workspace);
+    const std::string tmp = a.file + ".partial";
+    {
+        std::ofstream out(tmp, std::ios::binary);
+        if (!out) throw InputError("cannot write", {.file = a.file});
+        out << "function,level,unit,department,person,valid_from,valid_to\n";
+        for (const auto& d : s->duties().duties())
+            out << csv_field(d.function) << "," << loop::to_string(d.level) << ","
+                << csv_field(d.unit) << "," << csv_field(d.department) << ","
+                << csv_field(d.person) << ","
+                << (d.valid_from ? loop::format_date(*d.valid_from) : std::string()) << ","
+                << (d.valid_to ? loop::format_date(*d.valid_to) : std::string()) << "\n";
+        out.close();
+        if (!out) throw InputError("cannot write", {.file = a.file});
+    }
+    std::filesystem::rename(tmp, a.file);
+    std::cout << "wrote " << s->duties().duties().size() << " duties to " << a.file << "\n";
+}
+
+nlohmann::ordered_json duty_json(const loop::Duty& d) {
+    return {{"function", d.function},
+            {"level", loop::to_string(d.level)},
+            {"unit", d.unit},
+            {"department", d.department},
+            {"person", d.person},
+            {"valid_from", d.valid_from ? loop::format_date(*d.valid_from) : std::string()},
+            {"valid_to", d.valid_to ? loop::format_date(*d.valid_to) : std::string()}};
+}
+
+void run_duties_check(const DutyArgs& a) {
+    const loop::LocalTime at = time_or_now(a.at);
+    const auto s = loop::Session::open(a.workspace);
+    const auto date = loop::date_of(at);
+    const auto c = s->duties().check(s->grid(), s->catalogue(), date);
+    if (a.json) {
+        nlohmann::ordered_json j;
+        j["date"] = loop::format_date(date);
+        j["ok"] = c.ok();
+        j["duties"] = s->duties().duties().size();
+        j["gaps"] = nlohmann::ordered_json::array();
+        for (const auto& g : c.gaps)
+            j["gaps"].push_back({{"cell", g.cell}, {"function", g.function}});
+        const auto list = [](const std::vector<const loop::Duty*>& v) {
+            auto arr = nlohmann::ordered_json::array();
+            for (const auto* d : v)
+                arr.push_back(duty_json(*d));
+            return arr;
+        };
+        j["expired"] = list(c.expired);
+        j["not_yet"] = list(c.not_yet);
+        j["orphaned"] = list(c.orphaned);
+        j["conflicting"] = list(c.conflicting);
+        std::cout << j.dump(2) << "\n";
+    } else {
+        std::cout << "duties        " << s->duties().duties().size() << " on "
+                  << loop::format_date(date) << " over " << s->grid().cells.size()
+                  << " cells and " << s->catalogue().functions().size() << " functions\n";
+        std::cout << "gaps          " << c.gaps.size() << " (cell, function) without a holder\n";
+        for (std::size_t i = 0; i < c.gaps.size() && i < 20; ++i)
+            std::cout << "  " << c.gaps[i].cell << " " << c.gaps[i].function << "\n";
+        if (c.gaps.size() > 20) std::cout << "  ... (--json lists them all)\n";
+        const auto list = [](const char* what, const std::vector<const loop::Duty*>& v) {
+            std::cout << what << v.size() << "\n";
+            for (const auto* d : v)
+                std::cout << "  " << d->function << " " << loop::to_string(d->level) << " "
+                          << d->unit << " " << d->department << " " << d->person << "\n";
+        };
+        list("expired       ", c.expired);
+        list("not yet valid ", c.not_yet);
+        list("orphaned      ", c.orphaned);
+        list("conflicting   ", c.conflicting);
+        std::cout << (c.ok() ? "ok\n" : "PROBLEMS FOUND\n");
+    }
+    if (!c.ok()) g_exit_code = defects_found;
+}
+
+struct CatalogueArgs {
+    std::string workspace;
+    std::string folder;
+    std::string calendar;
+};
+
+void run_catalogue_import(const CatalogueArgs& a) {
+    namespace fs = std::filesystem;
+    auto catalogue = loop::Catalogue::load(a.folder);
+    // The calendar: --calendar, else the one calendar*.json in the folder (none: keep the
+    // stored one).
+    std::string calendar_path = a.calendar;
+    if (calendar_path.empty()) {
+        std::vector<std::string> found;
+        for (const auto& e : fs::directory_iterator(a.folder)) {
+            const auto name = e.path().filename().string();
+            if (name.starts_with("calendar") && e.path().extension() == ".json")
+                found.push_back(e.path().string());
+        }
+        std::sort(found.begin(), found.end());
+        if (found.size() > 1)
+            throw InputError("several calendar files; choose one with --calendar", {.file = a.folder});
+        if (!found.empty()) calendar_path = found.front();
+    }
+    std::optional<std::string> calendar_json;
+    if (!calendar_path.empty()) {
+        std::ifstream in(calendar_path, std::ios::binary);
+        if (!in) throw InputError("cannot read the calendar", {.file = calendar_path});
+        calendar_json.emplace(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        (void)loop::Calendar::parse(*calendar_json, calendar_path); // errors name the file
+    }
+    auto s = loop::Session::open(a.workspace);
+    s->save_catalogue(catalogue, calendar_json);
+    std::cout << "imported " << catalogue.departments().size() << " departments, "
+              << catalogue.functions().size() << " functions, " << catalogue.categories().size()
+              << " categories from " << a.folder << "\n";
+    if (calendar_json)
+        std::cout << "calendar      " << s->calendar().spec().name << " (" << calendar_path << ")\n";
+}
+
+} // namespace
+
+void register_duties(CLI::App& app) {
+    auto* duties = app.add_subcommand("duties", "Who holds which function where");
+    duties->require_subcommand(1);
+
+    auto ia = std::make_shared<DutyArgs>();
+    auto* imp = duties->add_subcommand("import", "Replace the duties with a CSV file's");
+    imp->add_option("WORKSPACE", ia->workspace, "Workspace GeoPackage")->required();
+    imp->add_option("FILE", ia->file,
+                    "CSV: function,level,unit,department,person,valid_from,valid_to")
+        ->required();
+    imp->callback([ia] { run_duties_import(*ia); });
+
+    auto ea = std::make_shared<DutyArgs>();
+    auto* exp = duties->add_subcommand("export", "Write the duties as CSV");
+    exp->add_option("WORKSPACE", ea->workspace, "Workspace GeoPackage")->required();
+    exp->add_option("FILE", ea->file, "CSV file to write")->required();
+    exp->callback([ea] { run_duties_export(*ea); });
+
+    auto ca = std::make_shared<DutyArgs>();
+    auto* chk = duties->add_subcommand(
+        "check", "Gaps, expired, orphaned and conflicting duties (exit 1 when any)");
+    chk->add_option("WORKSPACE", ca->workspace, "Workspace GeoPackage")->required();
+    chk->add_option("--at", ca->at, "Local time, ISO 8601 (default: now)");
+    chk->add_flag("--json", ca->json, "Print JSON");
+    chk->callback([ca] { run_duties_check(*ca); });
+
+    auto* cat = app.add_subcommand("catalogue", "The loop's departments, functions, categories");
+    cat->require_subcommand(1);
+    auto ga = std::make_shared<CatalogueArgs>();
+    auto* gi = cat->add_subcommand(
+        "import", "Replace the catalogue with departments.csv, functions.csv, categories.csv "
+                  "and a calendar*.json from a folder");
+    gi->add_option("WORKSPACE", ga->workspace, "Workspace GeoPackage")->required();
+    gi->add_option("DIR", ga->folder, "Folder of the catalogue files")->required();
+    gi->add_option("--calendar", ga->calendar, "Calendar JSON (default: calendar*.json in DIR)");
+    gi->callback([ga] { run_catalogue_import(*ga); });
+}
+
+} // namespace wangge::app

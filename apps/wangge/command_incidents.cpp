@@ -1,0 +1,441 @@
+// wangge incidents import|report|advance|show|list: matters of the closed loop. Thin over
+// loop/ (Session, LoopStore, Loop).
+#include "commands.hpp"
+#include "wangge/error.hpp"
+#include "wangge/loop/history.hpp"
+#include "wangge/loop/session.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <span>
+
+namespace wangge::app {
+
+loop::LocalTime time_or_now(const std::string& text) {
+    if (!text.empty()) return loop::parse_time(text);
+    const auto now = std::chrono::floor<std::chrono::minutes>(std::chrono::system_clock::now());
+    return {now.time_since_epoch().count() + loop::local_utc_offset_minutes};
+}
+
+std::string fixed(double v, int decimals) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    return buf;
+}
+
+namespace {
+
+std::string optional_time(const std::optional<loop::LocalTime>& t) {
+    return t ? loop::format_time(*t) : std::string("-");
+}
+
+nlohmann::ordered_json to_json(const loop::IncidentRecord& r, const loop::Loop& lp,
+                               loop::LocalTime at) {
+    const auto& inc = r.incident;
+    const auto time_or_null = [](const std::optional<loop::LocalTime>& t) {
+        return t ? nlohmann::ordered_json(loop::format_time(*t)) : nlohmann::ordered_json();
+    };
+    nlohmann::ordered_json j;
+    j["id"] = inc.report.id;
+    j["category"] = inc.report.category;
+    j["state"] = loop::to_string(inc.state);
+    j["status"] = loop::to_string(lp.status(inc, at));
+    j["reported_at"] = loop::format_time(inc.report.reported_at);
+    j["reporter"] = inc.report.reporter;
+    j["lon"] = r.lonlat.x;
+    j["lat"] = r.lonlat.y;
+    j["cell"] = r.cell;
+    j["village"] = r.village;
+    j["township"] = r.township;
+    j["grid_version"] = r.grid_version;
+    j["near_boundary"] = r.near_boundary;
+    j["boundary_distance_m"] = std::round(r.boundary_distance_m * 10) / 10;
+    j["route_department"] = r.route_department;
+    j["route_person"] = r.route_person;
+    j["route_fallback"] = r.route_fallback;
+    j["department"] = inc.department;
+    j["person"] = inc.person;
+    j["due"] = time_or_null(inc.due);
+    j["late"] = inc.late;
+    j["supervised"] = inc.supervised;
+    j["closed_at"] = time_or_null(inc.closed_at);
+    j["returns"] = inc.returns;
+    j["reworks"] = inc.reworks;
+    j["extensions"] = inc.extensions;
+    return j;
+}
+
+std::string department_label(const loop::Catalogue& cat, const std::string& code) {
+    if (code.empty()) return "(nobody)";
+    const auto* d = cat.department(code);
+    return d ? code + " " + d->name : code;
+}
+
+void print_incident(const loop::Session& s, const loop::IncidentRecord& r, loop::LocalTime at) {
+    const auto& inc = r.incident;
+    const auto& cat = s.catalogue();
+    const auto* category = cat.category(inc.report.category);
+    std::cout << "incident      " << inc.report.id << "\n";
+    std::cout << "category      " << inc.report.category
+              << (category ? " " + category->name : std::string()) << "\n";
+    std::cout << "reported      " << loop::format_time(inc.report.reported_at)
+              << (inc.report.reporter.empty() ? "" : " by " + inc.report.reporter) << "\n";
+    std::cout << "location      " << fixed(r.lonlat.x, 6) << ", " << fixed(r.lonlat.y, 6)
+              << "\n";
+    const auto* cell = s.cell(r.cell);
+    std::cout << "cell          " << (r.cell.empty() ? "(outside the grid)" : r.cell)
+              << (cell && !cell->name.empty() ? " " + cell->name : std::string())
+              << " (grid version " << r.grid_version << ", " << (inc.report.urban ? "town" : "countryside")
+              << ")\n";
+    std::cout << "village       " << r.village << ", township " << r.township << "\n";
+    std::cout << "boundary      " << fixed(r.boundary_distance_m, 1) << " m"
+              << (r.near_boundary ? " NEAR BOUNDARY: check the cell" : "") << "\n";
+    std::cout << "routed to     " << department_label(cat, r.route_department)
+              << (r.route_person.empty() ? "" : ", " + r.route_person)
+              << (r.route_fallback ? " (territorial fallback)" : "") << "\n";
+    if (!inc.department.empty())
+        std::cout << "dispatched to " << department_label(cat, inc.department)
+                  << (inc.person.empty() ? "" : ", " + inc.person) << "\n";
+    std::cout << "state         " << loop::to_string(inc.state) << ", "
+              << loop::to_string(s.loop().status(inc, at)) << " at " << loop::format_time(at)
+              << (inc.supervised ? ", supervised" : "") << "\n";
+    if (inc.due)
+        std::cout << "step due      " << loop::format_time(*inc.due) << " (" << loop::to_string(inc.due_unit)
+                  << ")\n";
+    if (category && !loop::is_final(inc.state)) {
+        const auto& l = category->limits;
+        std::cout << "time limits   dispatch " << loop::format_limit(l.dispatch) << ", handle "
+                  << loop::format_limit(l.handle) << ", verify "
+                  << loop::format_limit(inc.report.urban ? l.verify_urban : l.verify_rural)
+                  << "\n";
+    }
+    if (inc.closed_at) std::cout << "closed        " << loop::format_time(*inc.closed_at) << "\n";
+}
+
+// ---- import
+struct ImportArgs {
+    std::string workspace;
+    std::string file;
+    std::string on_error = "fail";
+    std::string at;
+};
+
+void run_import(const ImportArgs& a) {
+    const bool skip = a.on_error == "skip";
+    const loop::LocalTime at = time_or_now(a.at);
+    auto s = loop::Session::open(a.workspace);
+    if (s->grid().cells.empty())
+        throw DataError("the workspace has no grid: import one first", {.file = a.workspace});
+    // Unknown categories fail with file and line unless they are skipped.
+    std::vector<loop::Report> reports =
+        loop::read_reports_csv(a.file, skip ? nullptr : &s->catalogue());
+    // The file's ids are the key: a report imported before (by an earlier, complete run)
+    // is skipped, so re-running the same file never duplicates a matter.
+    const auto existing = s->store().incident_ids();
+    std::size_t already = 0, unknown = 0, outside = 0, future = 0;
+    std::vector<loop::Report> todo;
+    todo.reserve(reports.size());
+    for (auto& r : reports) {
+        if (std::binary_search(existing.begin(), existing.end(), r.id)) {
+            ++already;
+            continue;
+        }
+        const auto where = [&] {
+            return "report " + std::to_string(r.id) + " (" + fixed(r.lonlat.x, 6) + ", " +
+                   fixed(r.lonlat.y, 6) + ")";
+        };
+        if (r.at > at) {
+            if (!skip)
+                throw InputError(where() + " is dated " + loop::format_time(r.at) + ", after --at " +
+                                     loop::format_time(at) + "; nothing was imported",
+                                 {.file = a.file});
+            ++future;
+            continue;
+        }
+        if (skip && !s->catalogue().category(r.category)) {
+            ++unknown;
+            continue;
+        }
+        if (s->locator().locate(r.lonlat) < 0) {
+            if (!skip)
+                throw DataError(where() + " is outside every cell of grid version " +
+                                    std::to_string(s->grid_version()) +
+                                    "; nothing was imported (--on-error skip leaves it out)",
+                                {.file = a.file});
+            ++outside;
+            continue;
+        }
+        todo.push_back(std::move(r));
+    }
+    const auto summary = s->store().import_reports(todo, s->context());
+    std::cout << "imported " << summary.imported << " of " << reports.size() << " reports from "
+              << a.file << " into " << a.workspace << "\n";
+    if (already) std::cout << "skipped       " << already << " already imported (same id)\n";
+    if (unknown) std::cout << "skipped       " << unknown << " with an unknown category\n";
+    if (outside) std::cout << "skipped       " << outside << " outside the grid\n";
+    if (future) std::cout << "skipped       " << future << " dated after --at\n";
+    std::cout << "near boundary " << summary.near_boundary << "\n";
+    std::cout << "unrouted      " << summary.unrouted << "\n";
+}
+
+// ---- report
+struct ReportArgs {
+    std::string workspace;
+    std::string category;
+    double lon = 0;
+    double lat = 0;
+    std::string reporter;
+    std::int64_t id = 0;
+    std::string at;
+};
+
+void run_report(const ReportArgs& a) {
+    const loop::LocalTime at = time_or_now(a.at);
+    auto s = loop::Session::open(a.workspace);
+    (void)s->catalogue().category_at(a.category); // DataError naming an unknown category
+    loop::Report report{.id = a.id, .category = a.category, .lonlat = {a.lon, a.lat}, .at = at,
+                        .reporter = a.reporter};
+    if (report.id <= 0) {
+        const auto ids = s->store().incident_ids();
+        report.id = ids.empty() ? 1 : ids.back() + 1;
+    } else if (s->store().incident(report.id)) {
+        throw DataError("incident " + std::to_string(report.id) + " exists already",
+                        {.file = a.workspace});
+    }
+    const auto record = loop::make_record(report, s->context());
+    if (record.cell.empty())
+        throw DataError("point " + fixed(a.lon, 6) + ", " + fixed(a.lat, 6) +
+                            " is outside every cell of grid version " +
+                            std::to_string(s->grid_version()) +
+                            " (outside the county); nothing was recorded",
+                        {.file = a.workspace});
+    s->store().insert(std::span(&record, 1), {});
+    std::cout << "reported incident " << report.id << "\n";
+    print_incident(*s, record, at);
+}
+
+// ---- advance
+struct AdvanceArgs {
+    std::string workspace;
+    std::int64_t id = 0;
+    std::string to;
+    std::string actor;
+    std::string note;
+    std::string reason;
+    std::string deadline;
+    std::string department;
+    std::string person;
+    std::string at;
+};
+
+void run_advance(const AdvanceArgs& a) {
+    const loop::LocalTime at = time_or_now(a.at);
+    auto s = loop::Session::open(a.workspace);
+    const auto record = s->store().incident(a.id);
+    if (!record)
+        throw DataError("no incident " + std::to_string(a.id), {.file = a.workspace});
+    loop::Transition t;
+    t.to = loop::state_from(a.to);
+    t.at = at;
+    t.actor = a.actor;
+    t.note = a.reason.empty() ? a.note : a.note.empty() ? a.reason : a.reason + "; " + a.note;
+    if (!a.deadline.empty()) t.deadline = loop::parse_time(a.deadline);
+    if (t.to == loop::State::dispatched) {
+        // Dispatch goes to the holder the matter was routed to unless told otherwise.
+        t.department = a.department.empty() ? record->route_department : a.department;
+        t.person = a.department.empty() && a.person.empty() ? record->route_person : a.person;
+    }
+    try {
+        s->store().apply(std::vector<loop::LoopStore::Change>{{a.id, t}}, s->loop());
+    } catch (const Error& e) {
+        throw DataError(e.message() + "; nothing was written",
+                        {.file = a.workspace});
+    }
+    const auto after = s->store().incident(a.id);
+    std::cout << "incident " << a.id << ": " << loop::to_string(record->incident.state) << " -> "
+              << loop::to_string(after->incident.state) << " at " << loop::format_time(at)
+              << "\n";
+    print_incident(*s, *after, at);
+}
+
+// ---- show
+void run_show(const std::string& workspace, std::int64_t id, const std::string& at_text,
+              bool json) {
+    const loop::LocalTime at = time_or_now(at_text);
+    const auto s = loop::Session::open(workspace);
+    const auto record = s->store().incident(id);
+    if (!record) throw DataError("no incident " + std::to_string(id), {.file = workspace});
+    const auto journal = s->store().journal(id);
+    if (json) {
+        auto j = to_json(*record, s->loop(), at);
+        j["journal"] = nlohmann::ordered_json::array();
+        for (const auto& e : journal)
+            j["journal"].push_back(
+                {{"from", loop::to_string(e.from)},
+                 {"to", loop::to_string(e.to)},
+                 {"at", loop::format_time(e.at)},
+                 {"actor", e.actor},
+                 {"note", e.note},
+                 {"department", e.department},
+                 {"person", e.person},
+                 {"deadline", e.deadline ? nlohmann::ordered_json(loop::format_time(*e.deadline))
+                                         : nlohmann::ordered_json()}});
+        std::cout << j.dump(2) << "\n";
+        return;
+    }
+    print_incident(*s, *record, at);
+    std::cout << "journal       " << journal.size() << " events\n";
+    for (const auto& e : journal) {
+        std::cout << "  " << loop::format_time(e.at) << "  "
+                  << (e.is_supervision() ? std::string("supervised (督办)")
+                                         : std::string(loop::to_string(e.from)) + " -> " +
+                                               std::string(loop::to_string(e.to)));
+        if (!e.actor.empty()) std::cout << "  by " << e.actor;
+        if (!e.department.empty()) std::cout << "  to " << e.department;
+        if (!e.person.empty()) std::cout << " " << e.person;
+        if (e.deadline) std::cout << "  new deadline " << loop::format_time(*e.deadline);
+        if (!e.note.empty()) std::cout << "  (" << e.note << ")";
+        std::cout << "\n";
+    }
+}
+
+// ---- list
+struct ListArgs {
+    std::string workspace;
+    std::string cell;
+    std::string township;
+    std::string status;
+    std::string at;
+    bool json = false;
+};
+
+void run_list(const ListArgs& a) {
+    const loop::LocalTime at = time_or_now(a.at);
+    const auto s = loop::Session::open(a.workspace);
+    // --status takes a loop state (filed, ...), a status at --at (overdue, ...) or "open".
+    std::optional<loop::State> state;
+    std::optional<loop::Status> status;
+    const bool open_only = a.status == "open";
+    if (!a.status.empty() && !open_only) {
+        for (auto st : {loop::Status::on_time, loop::Status::warning, loop::Status::overdue,
+                        loop::Status::closed_on_time, loop::Status::closed_late})
+            if (loop::to_string(st) == a.status) status = st;
+        if (!status) {
+            try {
+                state = loop::state_from(a.status);
+            } catch (const InputError&) {
+                throw InputError("--status: '" + a.status +
+                                 "' is neither a state (reported, filed, ...), a status "
+                                 "(on_time, warning, overdue, closed_on_time, closed_late) nor "
+                                 "'open'");
+            }
+        }
+    }
+    nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+    std::size_t n = 0;
+    for (const auto& r : s->store().incidents()) {
+        const auto& inc = r.incident;
+        if (!a.cell.empty() && r.cell != a.cell) continue;
+        if (!a.township.empty() && r.township != a.township) continue;
+        if (state && inc.state != *state) continue;
+        if (open_only && loop::is_final(inc.state)) continue;
+        const auto st = s->loop().status(inc, at);
+        if (status && st != *status) continue;
+        ++n;
+        if (a.json) {
+            arr.push_back(to_json(r, s->loop(), at));
+            continue;
+        }
+        char line[256];
+        std::snprintf(line, sizeof line, "%8lld  %s  %s  %-14s  %-12s  %-14s  %s\n",
+                      static_cast<long long>(inc.report.id),
+                      loop::format_time(inc.report.reported_at).c_str(),
+                      inc.report.category.c_str(), r.cell.empty() ? "-" : r.cell.c_str(),
+                      std::string(loop::to_string(inc.state)).c_str(),
+                      std::string(loop::to_string(st)).c_str(), optional_time(inc.due).c_str());
+        std::cout << line;
+    }
+    if (a.json)
+        std::cout << arr.dump(2) << "\n";
+    else
+        std::cout << n << " incidents (status at " << loop::format_time(at) << ")\n";
+}
+
+} // namespace
+
+void register_incidents(CLI::App& app) {
+    auto* inc = app.add_subcommand("incidents", "Report, import, advance and list matters");
+    inc->require_subcommand(1);
+    const auto add_at = [](CLI::App* c, std::string& at) {
+        c->add_option("--at", at, "Local time, ISO 8601 (default: now)");
+    };
+
+    auto ia = std::make_shared<ImportArgs>();
+    auto* imp = inc->add_subcommand("import", "Import reports from a CSV file, in one transaction");
+    imp->add_option("WORKSPACE", ia->workspace, "Workspace GeoPackage")->required();
+    imp->add_option("FILE", ia->file, "CSV: id,category,lon,lat,reported_at,reporter")->required();
+    imp->add_option("--on-error", ia->on_error,
+                    "fail: refuse the file on an unknown category or a point outside the grid; "
+                    "skip: leave such reports out")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"fail", "skip"}));
+    add_at(imp, ia->at);
+    imp->callback([ia] { run_import(*ia); });
+
+    auto ra = std::make_shared<ReportArgs>();
+    auto* rep = inc->add_subcommand("report", "Report one matter at a point");
+    rep->add_option("WORKSPACE", ra->workspace, "Workspace GeoPackage")->required();
+    rep->add_option("--category", ra->category, "Category code (4 digits)")->required();
+    rep->add_option("--lon", ra->lon, "Longitude (WGS 84)")->required();
+    rep->add_option("--lat", ra->lat, "Latitude (WGS 84)")->required();
+    rep->add_option("--reporter", ra->reporter, "Who reports it");
+    rep->add_option("--id", ra->id, "Incident id (default: the next free one)");
+    add_at(rep, ra->at);
+    rep->callback([ra] { run_report(*ra); });
+
+    auto aa = std::make_shared<AdvanceArgs>();
+    auto* adv = inc->add_subcommand("advance", "Move a matter to its next state");
+    adv->add_option("WORKSPACE", aa->workspace, "Workspace GeoPackage")->required();
+    adv->add_option("ID", aa->id, "Incident id")->required();
+    adv->add_option("--to", aa->to, "Next state (filed, dispatched, in_progress, ...)")->required();
+    adv->add_option("--actor", aa->actor, "Who acts");
+    adv->add_option("--note", aa->note, "Note for the journal");
+    adv->add_option("--reason", aa->reason, "Reason (required for returned, extended, backlog, "
+                                            "rework)");
+    adv->add_option("--deadline", aa->deadline, "New deadline (required for extended)");
+    adv->add_option("--department", aa->department,
+                    "Department to dispatch to (default: the routed one)");
+    adv->add_option("--person", aa->person, "Person to dispatch to (default: the routed one)");
+    add_at(adv, aa->at);
+    adv->callback([aa] { run_advance(*aa); });
+
+    auto show_ws = std::make_shared<std::string>();
+    auto show_id = std::make_shared<std::int64_t>(0);
+    auto show_at = std::make_shared<std::string>();
+    auto show_json = std::make_shared<bool>(false);
+    auto* show = inc->add_subcommand("show", "Details and journal of one matter");
+    show->add_option("WORKSPACE", *show_ws, "Workspace GeoPackage")->required();
+    show->add_option("ID", *show_id, "Incident id")->required();
+    show->add_flag("--json", *show_json, "Print JSON");
+    add_at(show, *show_at);
+    show->callback([=] { run_show(*show_ws, *show_id, *show_at, *show_json); });
+
+    auto la = std::make_shared<ListArgs>();
+    auto* list = inc->add_subcommand("list", "List matters");
+    list->add_option("WORKSPACE", la->workspace, "Workspace GeoPackage")->required();
+    list->add_option("--cell", la->cell, "Only this cell");
+    list->add_option("--township", la->township, "Only this township-level unit");
+    list->add_option("--status", la->status,
+                     "A state (filed, ...), a status at --at (on_time, warning, overdue, "
+                     "closed_on_time, closed_late) or 'open'");
+    list->add_flag("--json", la->json, "Print JSON");
+    add_at(list, la->at);
+    list->callback([la] { run_list(*la); });
+}
+
+} // namespace wangge::app

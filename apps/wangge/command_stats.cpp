@@ -1,0 +1,79 @@
+// wangge stats: close rate, on-time rate, overdue and time to close per unit or holder.
+#include "commands.hpp"
+#include "wangge/loop/session.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+namespace wangge::app {
+
+namespace {
+
+struct StatsArgs {
+    std::string workspace;
+    std::string by = "township";
+    std::string at;
+    bool json = false;
+};
+
+double round_to(double v, double unit) { return std::round(v / unit) * unit; }
+
+void run_stats(const StatsArgs& a) {
+    const loop::LocalTime at = time_or_now(a.at);
+    const auto by = loop::stats_by_from(a.by);
+    const auto s = loop::Session::open(a.workspace);
+    const auto rows = s->store().stats(by, at, s->loop());
+    if (a.json) {
+        nlohmann::ordered_json j;
+        j["at"] = loop::format_time(at);
+        j["by"] = loop::to_string(by);
+        j["rows"] = nlohmann::ordered_json::array();
+        for (const auto& r : rows)
+            j["rows"].push_back({{"key", r.key},
+                                 {"total", r.total},
+                                 {"closed", r.closed},
+                                 {"closed_on_time", r.closed_on_time},
+                                 {"open_overdue", r.open_overdue},
+                                 {"returns", r.returns},
+                                 {"reworks", r.reworks},
+                                 {"close_rate", round_to(r.close_rate, 1e-4)},
+                                 {"on_time_rate", round_to(r.on_time_rate, 1e-4)},
+                                 {"median_close_working_minutes",
+                                  round_to(r.median_close_working_minutes, 0.5)}});
+        std::cout << j.dump(2) << "\n";
+        return;
+    }
+    char line[512];
+    std::snprintf(line, sizeof line, "%-24s %7s %7s %7s %7s %7s %7s %9s\n",
+                  std::string(loop::to_string(by)).c_str(), "total", "closed", "close%",
+                  "ontime%", "overdue", "returns", "median_h");
+    std::cout << line;
+    for (const auto& r : rows) {
+        std::snprintf(line, sizeof line, "%-24s %7zu %7zu %7.1f %7.1f %7zu %7zu %9.1f\n",
+                      r.key.empty() ? "(none)" : r.key.c_str(), r.total, r.closed,
+                      100 * r.close_rate, 100 * r.on_time_rate, r.open_overdue, r.returns,
+                      r.median_close_working_minutes / 60);
+        std::cout << line;
+    }
+    std::cout << rows.size() << " rows, status at " << loop::format_time(at)
+              << " (median: working hours from report to close)\n";
+}
+
+} // namespace
+
+void register_stats(CLI::App& app) {
+    auto a = std::make_shared<StatsArgs>();
+    auto* st = app.add_subcommand("stats", "Performance of the loop per unit or holder");
+    st->add_option("WORKSPACE", a->workspace, "Workspace GeoPackage")->required();
+    st->add_option("--by", a->by, "cell, village, township, department or person")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"cell", "village", "township", "department", "person"}));
+    st->add_option("--at", a->at, "Local time, ISO 8601 (default: now)");
+    st->add_flag("--json", a->json, "Print JSON");
+    st->callback([a] { run_stats(*a); });
+}
+
+} // namespace wangge::app

@@ -1,0 +1,112 @@
+#include "wangge/sample/jishan_loop.hpp"
+
+#include "embedded_catalogue.hpp"
+#include "wangge/error.hpp"
+#include "wangge/loop/history.hpp"
+#include "wangge/loop/session.hpp"
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+namespace wangge::sample {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// The loaders read files: the embedded texts are written to a private temporary folder
+// that is removed again however the loading ends.
+class TempFolder {
+  public:
+    TempFolder() {
+        static std::atomic<int> counter{0};
+        m_path = fs::temp_directory_path() / ("wangge-catalogue-" + std::to_string(::getpid()) +
+                                              "-" + std::to_string(counter++));
+        fs::create_directories(m_path);
+    }
+    ~TempFolder() {
+        std::error_code ec;
+        fs::remove_all(m_path, ec);
+    }
+    TempFolder(const TempFolder&) = delete;
+    TempFolder& operator=(const TempFolder&) = delete;
+    TempFolder(TempFolder&&) = delete;
+    TempFolder& operator=(TempFolder&&) = delete;
+
+    [[nodiscard]] std::string write(const std::string& name, const char* text) const {
+        const auto path = (m_path / name).string();
+        std::ofstream out(path, std::ios::binary);
+        out << text;
+        if (!out) throw StoreError("cannot write a temporary file", {.file = path});
+        return path;
+    }
+
+  private:
+    fs::path m_path;
+};
+
+} // namespace
+
+loop::Catalogue jishan_catalogue() {
+    const TempFolder tmp;
+    return loop::Catalogue::load(tmp.write("departments.csv", embedded::departments_csv),
+                                 tmp.write("functions.csv", embedded::functions_csv),
+                                 tmp.write("categories.csv", embedded::categories_csv));
+}
+
+std::string jishan_calendar_json() { return embedded::calendar_2026_json; }
+
+loop::DutyTable jishan_duties(const grid::Grid& grid, const loop::Catalogue& catalogue) {
+    const TempFolder tmp;
+    auto duties =
+        loop::DutyTable::load(tmp.write("duties.csv", embedded::duties_jishan_sample_csv), catalogue)
+            .duties();
+    // The grid worker of a cell (named as the history's reporters are) holds the cell's
+    // territorial matters and its information gathering, inside the township's office.
+    const std::chrono::year_month_day from{std::chrono::year{2026}, std::chrono::January,
+                                           std::chrono::day{1}};
+    for (const auto& cell : grid.cells) {
+        const std::string worker =
+            "网格员" + cell.code.substr(cell.code.size() >= 4 ? cell.code.size() - 4 : 0);
+        for (const char* function : {"F31", "F34"})
+            duties.push_back({.function = function,
+                              .level = loop::DutyLevel::cell,
+                              .unit = cell.code,
+                              .department = "D18",
+                              .person = worker,
+                              .valid_from = from,
+                              .valid_to = std::nullopt,
+                              .line = 0});
+    }
+    return loop::DutyTable(std::move(duties), catalogue);
+}
+
+JishanLoopSummary write_jishan_loop(const std::string& workspace,
+                                    const JishanLoopOptions& options) {
+    auto session = loop::Session::open(workspace);
+    session->save_catalogue(jishan_catalogue(), jishan_calendar_json());
+    session->save_duties(jishan_duties(session->grid(), session->catalogue()));
+
+    loop::HistoryOptions ho;
+    ho.end = loop::parse_time(jishan_reference_time);
+    ho.days = options.days;
+    ho.reports_per_day = options.reports_per_day;
+    ho.seed = options.seed;
+    const auto history = loop::generate_history(session->context(), ho);
+    session->store().insert(history.records, history.journal);
+
+    JishanLoopSummary s;
+    s.duties = session->duties().duties().size();
+    s.incidents = history.records.size();
+    s.events = history.journal.size();
+    for (const auto& r : history.records) {
+        if (loop::is_final(r.incident.state)) continue;
+        ++s.open;
+        if (session->loop().status(r.incident, ho.end) == loop::Status::overdue) ++s.overdue;
+    }
+    return s;
+}
+
+} // namespace wangge::sample

@@ -1,0 +1,151 @@
+// The wangge command over the loop, driven as a separate process: a bulk import killed
+// midway leaves a consistent workspace, and running it again completes without duplicates.
+#include "test_support.hpp"
+#include "wangge/grid/locator.hpp"
+#include "wangge/loop/session.hpp"
+#include "wangge/store/workspace.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <fcntl.h>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <spawn.h>
+#include <string>
+#include <sys/wait.h>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using wangge::test::data;
+using wangge::test::temp_dir;
+
+// Starts the wangge binary with `args`, output to `log`; returns the pid.
+pid_t spawn(const std::vector<std::string>& args, const fs::path& log) {
+    std::vector<std::string> all{WANGGE_BINARY};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, WANGGE_BINARY, &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    EXPECT_EQ(rc, 0) << "cannot start " << WANGGE_BINARY;
+    return pid;
+}
+
+// Runs wangge to the end; returns its exit status (-1 when it did not exit normally).
+int run(const std::vector<std::string>& args, const fs::path& log) {
+    const pid_t pid = spawn(args, log);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string slurp(const fs::path& path) {
+    std::ifstream in(path);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A CSV of n reports at random points inside the workspace's cells.
+void write_reports(const std::string& workspace, const fs::path& csv, std::size_t n) {
+    const auto grid = wangge::store::Workspace::open(workspace).grid();
+    const wangge::grid::Locator locator(grid);
+    const auto b = grid.bounds();
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> x(b.minx, b.maxx), y(b.miny, b.maxy);
+    std::uniform_int_distribution<int> minute(0, 59), category(0, 2);
+    const char* categories[] = {"0101", "0102", "0401"};
+    std::FILE* f = std::fopen(csv.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("id,category,lon,lat,reported_at,reporter\n", f);
+    for (std::size_t i = 1; i <= n;) {
+        const wangge::geo::Point p{x(rng), y(rng)};
+        if (locator.locate(p) < 0) continue;
+        std::fprintf(f, "%zu,%s,%.7f,%.7f,2026-03-02T%02d:%02d,worker\n", i,
+                     categories[category(rng)], p.x, p.y, 8 + static_cast<int>(i % 9),
+                     minute(rng));
+        ++i;
+    }
+    std::fclose(f);
+}
+
+TEST(LoopCli, KilledImportLeavesAConsistentWorkspaceAndResumesWithoutDuplicates) {
+    const auto dir = temp_dir();
+    const std::string ws = (dir / "ws.gpkg").string();
+    const auto log = dir / "log.txt";
+    ASSERT_EQ(run({"grid", "import", data("tiny_grid.geojson"), "--workspace", ws}, log), 0)
+        << slurp(log);
+    ASSERT_EQ(run({"catalogue", "import", ws, WANGGE_CATALOGUE_DIR}, log), 0) << slurp(log);
+    ASSERT_EQ(run({"duties", "import", ws,
+                   std::string(WANGGE_CATALOGUE_DIR) + "/duties-jishan-sample.csv"},
+                  log),
+              0)
+        << slurp(log);
+    constexpr std::size_t rows = 300000;
+    const auto csv = dir / "reports.csv";
+    write_reports(ws, csv, rows);
+
+    // Kill the import while it writes: SQLite's rollback journal appears with the first
+    // page written to the file.
+    const std::vector<std::string> import{"incidents", "import", ws, csv.string(), "--at",
+                                          "2026-03-03T00:00"};
+    const pid_t pid = spawn(import, log);
+    const fs::path journal = ws + "-journal";
+    int status = 0;
+    bool exited = false;
+    for (int i = 0; i < 120000 && !exited; ++i) {
+        if (fs::exists(journal)) break;
+        exited = waitpid(pid, &status, WNOHANG) == pid;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (!exited) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+    const bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    std::printf("import %s\n", killed ? "killed midway" : "finished before the kill");
+
+    {
+        // Opening rolls the hot journal back; the one transaction landed whole or not at all.
+        auto session = wangge::loop::Session::open(ws);
+        const auto c = session->store().check_consistency();
+        EXPECT_EQ(c.integrity, "ok");
+        EXPECT_EQ(c.orphaned_events, 0U);
+        EXPECT_TRUE(c.incidents == 0 || c.incidents == rows) << c.incidents;
+        if (killed) {
+            EXPECT_EQ(c.incidents, 0U);
+        }
+    }
+
+    ASSERT_EQ(run(import, log), 0) << slurp(log);
+    {
+        auto session = wangge::loop::Session::open(ws);
+        const auto c = session->store().check_consistency();
+        EXPECT_TRUE(c.ok()) << c.integrity;
+        EXPECT_EQ(c.incidents, rows);
+        const auto ids = session->store().incident_ids();
+        ASSERT_EQ(ids.size(), rows);
+        EXPECT_EQ(ids.front(), 1);
+        EXPECT_EQ(ids.back(), static_cast<std::int64_t>(rows));
+    }
+
+    // A third run finds every report imported already.
+    ASSERT_EQ(run(import, log), 0) << slurp(log);
+    EXPECT_NE(slurp(log).find("skipped       300000 already imported"), std::string::npos)
+        << slurp(log);
+    EXPECT_EQ(wangge::loop::Session::open(ws)->store().incident_count(), rows);
+}
+
+} // namespace
