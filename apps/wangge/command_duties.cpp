@@ -50,9 +50,8 @@ void run_duties_export(const DutyArgs& a) {
         out << "function,level,unit,department,person,valid_from,valid_to\n";
         for (const auto& d : s->duties().duties())
             out << csv_field(d.function) << "," << loop::to_string(d.level) << ","
-                << csv_field(d.unit) << "," << csv_field(d.department) << ","
-                << csv_field(d.person) << ","
-                << (d.valid_from ? loop::format_date(*d.valid_from) : std::string()) << ","
+                << csv_field(d.unit) << "," << csv_field(d.department) << "," << csv_field(d.person)
+                << "," << (d.valid_from ? loop::format_date(*d.valid_from) : std::string()) << ","
                 << (d.valid_to ? loop::format_date(*d.valid_to) : std::string()) << "\n";
         out.close();
         if (!out) throw InputError("cannot write", {.file = a.file});
@@ -97,8 +96,8 @@ void run_duties_check(const DutyArgs& a) {
         std::cout << j.dump(2) << "\n";
     } else {
         std::cout << "duties        " << s->duties().duties().size() << " on "
-                  << loop::format_date(date) << " over " << s->grid().cells.size()
-                  << " cells and " << s->catalogue().functions().size() << " functions\n";
+                  << loop::format_date(date) << " over " << s->grid().cells.size() << " cells and "
+                  << s->catalogue().functions().size() << " functions\n";
         std::cout << "gaps          " << c.gaps.size() << " (cell, function) without a holder\n";
         for (std::size_t i = 0; i < c.gaps.size() && i < 20; ++i)
             std::cout << "  " << c.gaps[i].cell << " " << c.gaps[i].function << "\n";
@@ -139,7 +138,8 @@ void run_catalogue_import(const CatalogueArgs& a) {
         }
         std::sort(found.begin(), found.end());
         if (found.size() > 1)
-            throw InputError("several calendar files; choose one with --calendar", {.file = a.folder});
+            throw InputError("several calendar files; choose one with --calendar",
+                             {.file = a.folder});
         if (!found.empty()) calendar_path = found.front();
     }
     std::optional<std::string> calendar_json;
@@ -155,7 +155,8 @@ void run_catalogue_import(const CatalogueArgs& a) {
               << catalogue.functions().size() << " functions, " << catalogue.categories().size()
               << " categories from " << a.folder << "\n";
     if (calendar_json)
-        std::cout << "calendar      " << s->calendar().spec().name << " (" << calendar_path << ")\n";
+        std::cout << "calendar      " << s->calendar().spec().name << " (" << calendar_path
+                  << ")\n";
 }
 
 } // namespace

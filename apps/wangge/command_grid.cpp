@@ -4,6 +4,7 @@
 #include "wangge/error.hpp"
 #include "wangge/grid/import.hpp"
 #include "wangge/grid/validate.hpp"
+#include "wangge/sample/catalogue.hpp"
 #include "wangge/store/workspace.hpp"
 
 #include <filesystem>
@@ -46,9 +47,12 @@ grid::ValidationReport validate_for_import(const grid::Grid& g, const ImportArgs
 }
 
 // Unit names already known to the workspace (from earlier versions), so a re-imported grid
-// keeps its villages' and townships' names.
+// keeps its villages' and townships' names; Jishan's official names fill the rest.
 std::function<std::string(const std::string&)> known_names(const store::Workspace* ws) {
     auto names = std::make_shared<std::map<std::string, std::string>>();
+    (*names)[sample::jishan_county_code] = sample::jishan_county_name;
+    for (const auto* list : {&sample::jishan_townships(), &sample::jishan_villages()})
+        for (const auto& n : *list) (*names)[n.code] = n.name;
     if (ws)
         for (const auto& v : ws->versions())
             for (const auto& u : ws->grid(v.id).units)

@@ -85,13 +85,12 @@ void print_incident(const loop::Session& s, const loop::IncidentRecord& r, loop:
               << (category ? " " + category->name : std::string()) << "\n";
     std::cout << "reported      " << loop::format_time(inc.report.reported_at)
               << (inc.report.reporter.empty() ? "" : " by " + inc.report.reporter) << "\n";
-    std::cout << "location      " << fixed(r.lonlat.x, 6) << ", " << fixed(r.lonlat.y, 6)
-              << "\n";
+    std::cout << "location      " << fixed(r.lonlat.x, 6) << ", " << fixed(r.lonlat.y, 6) << "\n";
     const auto* cell = s.cell(r.cell);
     std::cout << "cell          " << (r.cell.empty() ? "(outside the grid)" : r.cell)
               << (cell && !cell->name.empty() ? " " + cell->name : std::string())
-              << " (grid version " << r.grid_version << ", " << (inc.report.urban ? "town" : "countryside")
-              << ")\n";
+              << " (grid version " << r.grid_version << ", "
+              << (inc.report.urban ? "town" : "countryside") << ")\n";
     std::cout << "village       " << r.village << ", township " << r.township << "\n";
     std::cout << "boundary      " << fixed(r.boundary_distance_m, 1) << " m"
               << (r.near_boundary ? " NEAR BOUNDARY: check the cell" : "") << "\n";
@@ -105,14 +104,13 @@ void print_incident(const loop::Session& s, const loop::IncidentRecord& r, loop:
               << loop::to_string(s.loop().status(inc, at)) << " at " << loop::format_time(at)
               << (inc.supervised ? ", supervised" : "") << "\n";
     if (inc.due)
-        std::cout << "step due      " << loop::format_time(*inc.due) << " (" << loop::to_string(inc.due_unit)
-                  << ")\n";
+        std::cout << "step due      " << loop::format_time(*inc.due) << " ("
+                  << loop::to_string(inc.due_unit) << ")\n";
     if (category && !loop::is_final(inc.state)) {
         const auto& l = category->limits;
         std::cout << "time limits   dispatch " << loop::format_limit(l.dispatch) << ", handle "
                   << loop::format_limit(l.handle) << ", verify "
-                  << loop::format_limit(inc.report.urban ? l.verify_urban : l.verify_rural)
-                  << "\n";
+                  << loop::format_limit(inc.report.urban ? l.verify_urban : l.verify_rural) << "\n";
     }
     if (inc.closed_at) std::cout << "closed        " << loop::format_time(*inc.closed_at) << "\n";
 }
@@ -151,8 +149,9 @@ void run_import(const ImportArgs& a) {
         };
         if (r.at > at) {
             if (!skip)
-                throw InputError(where() + " is dated " + loop::format_time(r.at) + ", after --at " +
-                                     loop::format_time(at) + "; nothing was imported",
+                throw InputError(where() + " is dated " + loop::format_time(r.at) +
+                                     ", after --at " + loop::format_time(at) +
+                                     "; nothing was imported",
                                  {.file = a.file});
             ++future;
             continue;
@@ -198,7 +197,10 @@ void run_report(const ReportArgs& a) {
     const loop::LocalTime at = time_or_now(a.at);
     auto s = loop::Session::open(a.workspace);
     (void)s->catalogue().category_at(a.category); // DataError naming an unknown category
-    loop::Report report{.id = a.id, .category = a.category, .lonlat = {a.lon, a.lat}, .at = at,
+    loop::Report report{.id = a.id,
+                        .category = a.category,
+                        .lonlat = {a.lon, a.lat},
+                        .at = at,
                         .reporter = a.reporter};
     if (report.id <= 0) {
         const auto ids = s->store().incident_ids();
@@ -237,8 +239,7 @@ void run_advance(const AdvanceArgs& a) {
     const loop::LocalTime at = time_or_now(a.at);
     auto s = loop::Session::open(a.workspace);
     const auto record = s->store().incident(a.id);
-    if (!record)
-        throw DataError("no incident " + std::to_string(a.id), {.file = a.workspace});
+    if (!record) throw DataError("no incident " + std::to_string(a.id), {.file = a.workspace});
     loop::Transition t;
     t.to = loop::state_from(a.to);
     t.at = at;
@@ -253,13 +254,11 @@ void run_advance(const AdvanceArgs& a) {
     try {
         s->store().apply(std::vector<loop::LoopStore::Change>{{a.id, t}}, s->loop());
     } catch (const Error& e) {
-        throw DataError(e.message() + "; nothing was written",
-                        {.file = a.workspace});
+        throw DataError(e.message() + "; nothing was written", {.file = a.workspace});
     }
     const auto after = s->store().incident(a.id);
     std::cout << "incident " << a.id << ": " << loop::to_string(record->incident.state) << " -> "
-              << loop::to_string(after->incident.state) << " at " << loop::format_time(at)
-              << "\n";
+              << loop::to_string(after->incident.state) << " at " << loop::format_time(at) << "\n";
     print_incident(*s, *after, at);
 }
 
@@ -405,8 +404,9 @@ void register_incidents(CLI::App& app) {
     adv->add_option("--to", aa->to, "Next state (filed, dispatched, in_progress, ...)")->required();
     adv->add_option("--actor", aa->actor, "Who acts");
     adv->add_option("--note", aa->note, "Note for the journal");
-    adv->add_option("--reason", aa->reason, "Reason (required for returned, extended, backlog, "
-                                            "rework)");
+    adv->add_option("--reason", aa->reason,
+                    "Reason (required for returned, extended, backlog, "
+                    "rework)");
     adv->add_option("--deadline", aa->deadline, "New deadline (required for extended)");
     adv->add_option("--department", aa->department,
                     "Department to dispatch to (default: the routed one)");

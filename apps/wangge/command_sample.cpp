@@ -41,21 +41,21 @@ void run_jishan(const SampleArgs& a) {
     sample::JishanLoopSummary loop_summary;
     try {
         {
-        auto ws = store::Workspace::create(tmp.string());
-        ws.set_meta("metric_crs", "EPSG:4546");
-        ws.set_meta("generated", sample::jishan_generated_notice);
-        ws.set_meta("seed", std::to_string(a.options.seed));
-        ws.set_meta("county_code", sample::jishan_county_code);
-        ws.add_version(nv);
-        if (a.imagery) {
-            const fs::path tif_tmp = tif.string() + ".partial.tif";
-            sample::write_jishan_imagery(nv.grid, tif_tmp.string(), a.options);
-            fs::rename(tif_tmp, tif);
-            ws.register_imagery({.name = "satellite",
-                                 .path = tif.filename().string(),
-                                 .attribution = "Generated sample imagery (synthetic, seeded)",
-                                 .generated = true});
-        }
+            auto ws = store::Workspace::create(tmp.string());
+            ws.set_meta("metric_crs", "EPSG:4546");
+            ws.set_meta("generated", sample::jishan_generated_notice);
+            ws.set_meta("seed", std::to_string(a.options.seed));
+            ws.set_meta("county_code", sample::jishan_county_code);
+            ws.add_version(nv);
+            if (a.imagery) {
+                const fs::path tif_tmp = tif.string() + ".partial.tif";
+                sample::write_jishan_imagery(nv.grid, tif_tmp.string(), a.options);
+                fs::rename(tif_tmp, tif);
+                ws.register_imagery({.name = "satellite",
+                                     .path = tif.filename().string(),
+                                     .attribution = "Generated sample imagery (synthetic, seeded)",
+                                     .generated = true});
+            }
         } // GDAL's connection closes before the loop tables are written with SQLite.
         if (a.loop)
             loop_summary = sample::write_jishan_loop(

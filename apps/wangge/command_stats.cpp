@@ -19,7 +19,9 @@ struct StatsArgs {
     bool json = false;
 };
 
-double round_to(double v, double unit) { return std::round(v / unit) * unit; }
+double round_to(double v, double unit) {
+    return std::round(v / unit) * unit;
+}
 
 void run_stats(const StatsArgs& a) {
     const loop::LocalTime at = time_or_now(a.at);
@@ -32,24 +34,24 @@ void run_stats(const StatsArgs& a) {
         j["by"] = loop::to_string(by);
         j["rows"] = nlohmann::ordered_json::array();
         for (const auto& r : rows)
-            j["rows"].push_back({{"key", r.key},
-                                 {"total", r.total},
-                                 {"closed", r.closed},
-                                 {"closed_on_time", r.closed_on_time},
-                                 {"open_overdue", r.open_overdue},
-                                 {"returns", r.returns},
-                                 {"reworks", r.reworks},
-                                 {"close_rate", round_to(r.close_rate, 1e-4)},
-                                 {"on_time_rate", round_to(r.on_time_rate, 1e-4)},
-                                 {"median_close_working_minutes",
-                                  round_to(r.median_close_working_minutes, 0.5)}});
+            j["rows"].push_back(
+                {{"key", r.key},
+                 {"total", r.total},
+                 {"closed", r.closed},
+                 {"closed_on_time", r.closed_on_time},
+                 {"open_overdue", r.open_overdue},
+                 {"returns", r.returns},
+                 {"reworks", r.reworks},
+                 {"close_rate", round_to(r.close_rate, 1e-4)},
+                 {"on_time_rate", round_to(r.on_time_rate, 1e-4)},
+                 {"median_close_working_minutes", round_to(r.median_close_working_minutes, 0.5)}});
         std::cout << j.dump(2) << "\n";
         return;
     }
     char line[512];
     std::snprintf(line, sizeof line, "%-24s %7s %7s %7s %7s %7s %7s %9s\n",
-                  std::string(loop::to_string(by)).c_str(), "total", "closed", "close%",
-                  "ontime%", "overdue", "returns", "median_h");
+                  std::string(loop::to_string(by)).c_str(), "total", "closed", "close%", "ontime%",
+                  "overdue", "returns", "median_h");
     std::cout << line;
     for (const auto& r : rows) {
         std::snprintf(line, sizeof line, "%-24s %7zu %7zu %7.1f %7.1f %7zu %7zu %9.1f\n",

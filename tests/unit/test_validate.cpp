@@ -9,7 +9,6 @@
 #include "wangge/store/workspace.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -192,10 +191,6 @@ TEST(Validate, LiechtensteinMunicipalitiesAreClean) {
 
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 // A cell in the middle of a generated coverage, and its neighbours to the west, south and
 // south-west (the generator numbers cells row by row from the south-west).
 struct Corner {
@@ -223,22 +218,16 @@ std::vector<Key> keys(const grid::ValidationReport& r) {
 
 } // namespace
 
-TEST(Validate, HundredThousandGeneratedCellsAreCleanAndFast) {
+// Speed is measured in bench/, not asserted here.
+TEST(Validate, HundredThousandGeneratedCellsAreClean) {
     const auto g = grid::generated_coverage(100000, 7);
     ASSERT_EQ(g.cells.size(), 100000u);
-    const auto t0 = std::chrono::steady_clock::now();
     const auto r = grid::validate(g);
-    const double s = seconds_since(t0);
-    std::cout << "[ timing   ] validate 100,000 generated cells: " << s << " s\n";
-    RecordProperty("validate_100k_seconds", std::to_string(s));
     std::string listing;
     for (std::size_t i = 0; i < r.issues.size() && i < 10; ++i)
         listing += "\n  " + r.issues[i].describe();
     EXPECT_TRUE(r.valid()) << r.summary() << listing;
     EXPECT_TRUE(r.notes.empty());
-#ifdef NDEBUG
-    EXPECT_LT(s, 2.0);
-#endif
 }
 
 TEST(Validate, OneVertexMovedInwardsLeavesExactlyOneGap) {

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <future>
 #include <gdal.h>
 #include <memory>
 #include <ogr_api.h>
@@ -294,6 +295,19 @@ class CsvAssigner {
             throw InputError(std::string("cannot create: ") + std::strerror(errno),
                              {.file = tmp.path().string()});
 
+        // Declared after `out`, so that on an exception the write still in flight ends before
+        // the file is closed.
+        struct AwaitWrite {
+            std::future<void>& pending;
+            ~AwaitWrite() {
+                if (!pending.valid()) return;
+                try {
+                    pending.get();
+                } catch (...) { // the first error is already on its way
+                }
+            }
+        } await_write{m_writing};
+
         std::vector<char> buf(block_bytes);
         std::size_t len = 0;
         bool eof = false;
@@ -321,12 +335,23 @@ class CsvAssigner {
                 header_done = true;
                 first = 1;
             }
-            if (records.size() > first) process(buf.data(), records, first, out.get(), sum);
+            if (records.size() > first) {
+                // Shares of block k are written while block k + 1 is processed.
+                auto& shares = m_shares[m_turn];
+                m_turn ^= 1u;
+                process(buf.data(), records, first, shares, sum);
+                if (m_writing.valid()) m_writing.get();
+                m_writing = std::async(std::launch::async, [this, &shares, f = out.get()] {
+                    for (const auto& sh : shares)
+                        write(f, sh.text);
+                });
+            }
             std::memmove(buf.data(), buf.data() + used, len - used);
             len -= used;
             if (eof && len == 0) break;
             fill();
         }
+        if (m_writing.valid()) m_writing.get();
         if (!header_done)
             throw InputError("the file is empty; a header row naming the columns is needed",
                              {.file = src, .line = 1});
@@ -405,14 +430,14 @@ class CsvAssigner {
     }
 
     void process(const char* buf, const std::vector<Record>& records, std::size_t first,
-                 std::FILE* out, AssignSummary& sum) {
+                 std::vector<Share>& shares, AssignSummary& sum) {
         const std::size_t n = records.size() - first;
         const unsigned t = static_cast<unsigned>(
             std::min<std::size_t>(m_threads, std::max<std::size_t>(1, n / 4096)));
-        m_shares.resize(t);
+        shares.resize(t);
         const std::size_t chunk = (n + t - 1) / t;
         auto work = [&](unsigned k) {
-            Share& sh = m_shares[k];
+            Share& sh = shares[k];
             try {
                 const std::size_t b = first + std::min(n, k * chunk);
                 const std::size_t e = first + std::min(n, (k + 1) * chunk);
@@ -427,7 +452,7 @@ class CsvAssigner {
         work(0);
         for (auto& th : pool)
             th.join();
-        for (auto& sh : m_shares) {
+        for (auto& sh : shares) {
             if (sh.error) std::rethrow_exception(sh.error);
             for (const auto& bad : sh.bad) {
                 InputError err(bad.message, {.file = m_o.source, .line = bad.line});
@@ -439,7 +464,6 @@ class CsvAssigner {
             sum.assigned += sh.assigned;
             sum.near_boundary += sh.near;
             sum.outside += sh.outside;
-            write(out, sh.text);
         }
     }
 
@@ -607,7 +631,9 @@ class CsvAssigner {
     std::vector<std::unique_ptr<geo::Transformer>> m_to_lonlat; // one per thread
     int m_ix = -1, m_iy = -1;
     std::string m_x_name, m_y_name;
-    std::vector<Share> m_shares;
+    std::vector<Share> m_shares[2];
+    unsigned m_turn = 0;
+    std::future<void> m_writing; // the previous block's write
 };
 
 // ---- any OGR point source ---------------------------------------------------------------

@@ -209,6 +209,8 @@ struct Tree {
     static constexpr std::uint32_t no_grid = 0xffffffffu;
 };
 constexpr std::uint32_t fanout = 8;
+// Candidate lists longer than this are dropped (the tree answers there).
+constexpr std::size_t max_list = 128;
 
 template <class F> void parallel_ranges(std::size_t n, int threads, F&& f) {
     unsigned t = threads > 0 ? static_cast<unsigned>(threads) : std::thread::hardware_concurrency();
@@ -258,6 +260,10 @@ struct Locator::Impl {
     Tree outline_tree;
     std::vector<std::uint32_t> cand_start; // candidate lists of the trees' grids
     std::vector<std::uint32_t> cand_edges; // indices relative to the tree's first edge
+    // Per candidate, a lower bound in metres of its distance from any point of the square
+    // (in any query's frame); lists are sorted by it, so a query stops at the first one
+    // that cannot beat the best so far.
+    std::vector<float> cand_lower;
     // Metres per degree of longitude and latitude at the middle of each row of squares.
     std::vector<std::pair<double, double>> row_scale;
     LocatorStats stats;
@@ -309,9 +315,11 @@ struct Locator::Impl {
                                        double kx, double ky, double best2) const noexcept;
     // Appends to out the tree's edges (relative indices) within `limit` metres of the
     // rectangle, measured in the metric frame (kx, ky).
-    // Stops early (returning false) once out holds more than `cap` edges.
+    // Appends (distance, relative index) of each; stops early (returning false) once out
+    // holds more than `cap` edges.
     bool tree_within(const Tree& t, const Seg* leaves, const Box& rect, double kx, double ky,
-                     double limit, std::size_t cap, std::vector<std::uint32_t>& out) const;
+                     double limit, std::size_t cap,
+                     std::vector<std::pair<double, std::uint32_t>>& out) const;
     // only_outside: lists only for squares that can hold points outside every cell.
     void build_candidates(Tree& t, const Seg* leaves, bool only_outside);
     // Whether any point of the lon/lat box can be outside every cell (not in an interior
@@ -728,7 +736,8 @@ Locator::Impl::Impl(const Grid& grid, const LocatorOptions& options) {
                   toggles.capacity() * sizeof(double) + edges.capacity() * sizeof(Seg) +
                   outline.capacity() * sizeof(Seg) + boxes.capacity() * sizeof(Box) +
                   cell_trees.capacity() * sizeof(Tree) +
-                  (cand_start.capacity() + cand_edges.capacity()) * sizeof(std::uint32_t);
+                  (cand_start.capacity() + cand_edges.capacity()) * sizeof(std::uint32_t) +
+                  cand_lower.capacity() * sizeof(float);
     stats.build_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 }
@@ -824,7 +833,7 @@ double rect_segment_distance(const Box& r, const Seg& s, double kx, double ky) {
 
 bool Locator::Impl::tree_within(const Tree& t, const Seg* leaves, const Box& rect, double kx,
                                 double ky, double limit, std::size_t cap,
-                                std::vector<std::uint32_t>& out) const {
+                                std::vector<std::pair<double, std::uint32_t>>& out) const {
     std::array<std::uint32_t, 12> size{}, first{};
     int top = 0;
     size[0] = t.count;
@@ -843,8 +852,13 @@ bool Locator::Impl::tree_within(const Tree& t, const Seg* leaves, const Box& rec
     auto visit = [&](auto& self, int level, std::uint32_t b, std::uint32_t e) -> bool {
         for (std::uint32_t k = b; k < e; ++k) {
             if (level == 0) {
-                if (rect_segment_distance(rect, leaves[k], kx, ky) <= limit) {
-                    out.push_back(k);
+                const Seg& sg = leaves[k];
+                // The gap between the boxes first: a cheap lower bound.
+                if (gap(Box{std::min(sg.ax, sg.bx), sg.ay, std::max(sg.ax, sg.bx), sg.by}) > limit)
+                    continue;
+                const double d = rect_segment_distance(rect, sg, kx, ky);
+                if (d <= limit) {
+                    out.emplace_back(d, k);
                     if (out.size() > cap) return false;
                 }
                 continue;
@@ -889,16 +903,20 @@ void Locator::Impl::build_candidates(Tree& t, const Seg* leaves, bool only_outsi
     double kx = 0, ky = 0;
     metres_per_degree((bb.y0 + bb.y1) / 2, kx, ky);
     const double aspect = std::clamp((bb.x1 - bb.x0) * kx / ((bb.y1 - bb.y0) * ky), 1e-2, 1e2);
-    const double target = std::clamp(static_cast<double>(t.count), 1.0, 4096.0);
-    t.gnx = static_cast<int>(std::clamp(std::round(std::sqrt(target * aspect)), 1.0, 64.0));
-    t.gny = static_cast<int>(std::clamp(std::round(target / t.gnx), 1.0, 64.0));
+    // About one square per edge; the outline (whose squares far outside hold long lists
+    // otherwise) at least 16384.
+    const double target =
+        std::clamp(static_cast<double>(t.count), only_outside ? 16384.0 : 1.0, 16384.0);
+    t.gnx = static_cast<int>(std::clamp(std::round(std::sqrt(target * aspect)), 1.0, 128.0));
+    t.gny = static_cast<int>(std::clamp(std::round(target / t.gnx), 1.0, 128.0));
     const double gdx = (bb.x1 - bb.x0) / t.gnx, gdy = (bb.y1 - bb.y0) / t.gny;
     t.gx0 = bb.x0;
     t.gy0 = bb.y0;
     t.inv_gdx = t.gnx / (bb.x1 - bb.x0);
     t.inv_gdy = t.gny / (bb.y1 - bb.y0);
     t.grid_start = static_cast<std::uint32_t>(cand_start.size());
-    std::vector<std::uint32_t> found;
+    std::vector<std::pair<double, std::uint32_t>> found;
+    std::vector<std::pair<float, std::uint32_t>> ranked;
     for (int j = 0; j < t.gny; ++j)
         for (int i = 0; i < t.gnx; ++i) {
             cand_start.push_back(static_cast<std::uint32_t>(cand_edges.size()));
@@ -920,8 +938,21 @@ void Locator::Impl::build_candidates(Tree& t, const Seg* leaves, bool only_outsi
             const double reach = (centre + half_diag) * (1 + eps) * (1 + eps) + 1e-6;
             found.clear();
             // Long lists (far from every edge) are left empty: the tree answers there.
-            if (tree_within(t, leaves, r, fx, fy, reach, 96, found))
-                cand_edges.insert(cand_edges.end(), found.begin(), found.end());
+            if (!tree_within(t, leaves, r, fx, fy, reach, max_list, found)) continue;
+            ranked.clear();
+            for (const auto& [d, k] : found) {
+                // Measured in this frame; in a query's frame at least this / (1 + eps).
+                const double lower = d / (1 + eps);
+                // Rounded down to a float.
+                auto f = static_cast<float>(lower);
+                if (static_cast<double>(f) > lower) f = std::nextafter(f, 0.0f);
+                ranked.emplace_back(f, k);
+            }
+            std::sort(ranked.begin(), ranked.end());
+            for (const auto& [lower, k] : ranked) {
+                cand_edges.push_back(k);
+                cand_lower.push_back(lower);
+            }
         }
     cand_start.push_back(static_cast<std::uint32_t>(cand_edges.size()));
 }
@@ -954,9 +985,12 @@ double Locator::Impl::distance_m(double px, double py, std::int32_t cell) const 
             const std::uint32_t b = cand_start[q], e = cand_start[q + 1];
             if (b < e) {
                 double best2 = std::numeric_limits<double>::infinity();
-                for (std::uint32_t k = b; k < e; ++k)
+                for (std::uint32_t k = b; k < e; ++k) {
+                    const double lower = cand_lower[k];
+                    if (lower * lower >= best2) break;
                     best2 =
                         std::min(best2, dist2_to_segment(leaves[cand_edges[k]], px, py, kx, ky));
+                }
                 return std::sqrt(best2);
             }
         }

@@ -245,9 +245,8 @@ History generate_history(const ImportContext& context, const HistoryOptions& opt
     for (const auto& c : cells)
         any_households = any_households || c.households > 0;
     for (const auto& c : cells)
-        cell_weights.push_back(any_households ? static_cast<double>(std::max<std::int64_t>(
-                                                    c.households, 1))
-                                              : 1.0);
+        cell_weights.push_back(
+            any_households ? static_cast<double>(std::max<std::int64_t>(c.households, 1)) : 1.0);
     std::discrete_distribution<std::size_t> pick_cell(cell_weights.begin(), cell_weights.end());
     std::uniform_real_distribution<double> unit(0, 1);
 

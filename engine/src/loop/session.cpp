@@ -13,22 +13,36 @@ Session::Session(std::string path, LoopStore store)
 Session::~Session() = default;
 
 std::unique_ptr<Session> Session::open(const std::string& workspace) {
+    std::unique_ptr<Session> s(new Session(workspace, LoopStore::open(workspace)));
+    s->reload();
+    return s;
+}
+
+void Session::load_grid() const {
+    if (m_grid) return;
     grid::Grid g;
     int version = 0;
     {
-        // GDAL's connection is closed at the end of this block, before SQLite writes.
-        const auto ws = store::Workspace::open(workspace);
+        // GDAL's connection closes at the end of this block, before the store writes.
+        const auto ws = store::Workspace::open(m_path);
         if (const auto v = ws.current_version()) {
             version = *v;
             g = ws.grid(version);
         }
     }
-    std::unique_ptr<Session> s(new Session(workspace, LoopStore::open(workspace)));
-    s->m_grid = std::move(g);
-    s->m_grid_version = version;
-    if (!s->m_grid.cells.empty()) s->m_locator = std::make_unique<grid::Locator>(s->m_grid);
-    s->reload();
-    return s;
+    m_grid = std::move(g);
+    m_grid_version = version;
+    if (!m_grid->cells.empty()) m_locator = std::make_unique<grid::Locator>(*m_grid);
+}
+
+const grid::Grid& Session::grid() const {
+    load_grid();
+    return *m_grid;
+}
+
+int Session::grid_version() const {
+    load_grid();
+    return m_grid_version;
 }
 
 void Session::reload() {
@@ -43,6 +57,7 @@ void Session::reload() {
 }
 
 const grid::Locator& Session::locator() const {
+    load_grid();
     if (!m_locator)
         throw DataError("the workspace has no grid: import one first (wangge grid import)",
                         {.file = m_path});
@@ -50,17 +65,19 @@ const grid::Locator& Session::locator() const {
 }
 
 ImportContext Session::context() const {
-    return {.grid = m_grid,
+    const grid::Locator& loc = locator();
+    return {.grid = *m_grid,
             .grid_version = m_grid_version,
-            .locator = locator(),
+            .locator = loc,
             .loop = *m_loop,
             .duties = m_duties};
 }
 
 const grid::Cell* Session::cell(const std::string& code) const {
-    const auto it = std::find_if(m_grid.cells.begin(), m_grid.cells.end(),
+    const auto& cells = grid().cells;
+    const auto it = std::find_if(cells.begin(), cells.end(),
                                  [&](const grid::Cell& c) { return c.code == code; });
-    return it == m_grid.cells.end() ? nullptr : &*it;
+    return it == cells.end() ? nullptr : &*it;
 }
 
 void Session::save_catalogue(const Catalogue& catalogue,
@@ -68,8 +85,10 @@ void Session::save_catalogue(const Catalogue& catalogue,
     // Refuse before writing: a bad calendar, or stored duties the new catalogue cannot hold.
     if (calendar_json) (void)Calendar::parse(*calendar_json, "calendar");
     (void)m_store.load_duties(catalogue);
-    m_store.save_catalogue(catalogue);
-    if (calendar_json) m_store.save_setting(calendar_setting, *calendar_json);
+    if (calendar_json)
+        m_store.save_catalogue(catalogue, *calendar_json);
+    else
+        m_store.save_catalogue(catalogue);
     reload();
 }
 

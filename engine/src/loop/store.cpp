@@ -141,7 +141,6 @@ std::optional<LocalTime> time_from(const Statement& st, int col) {
     return stored_time(st.view(col));
 }
 
-
 void bind_text(Statement& st, int i, const std::optional<std::string>& v) {
     if (v)
         st.bind(i, std::string_view(*v));
@@ -266,6 +265,9 @@ LoopStore LoopStore::open(const std::string& gpkg_path) {
     // A bulk import writes tens of megabytes in one transaction; a larger page cache keeps
     // SQLite from spilling dirty pages to the file before the commit.
     impl->db.exec("PRAGMA cache_size = -65536");
+    // Reading a million matters (statistics, maps) through memory-mapped pages saves a copy
+    // of every page out of the OS cache.
+    impl->db.exec("PRAGMA mmap_size = 1073741824");
     if (!impl->db.has_table("gpkg_contents"))
         throw StoreError("not a GeoPackage (no gpkg_contents)", {.file = gpkg_path});
     // loop_settings came later than the other tables: add it to older workspaces too.
@@ -278,9 +280,10 @@ LoopStore LoopStore::open(const std::string& gpkg_path) {
     return LoopStore(std::move(impl));
 }
 
-void LoopStore::save_catalogue(const Catalogue& catalogue) {
-    const auto& db = m_impl->db;
-    Transaction tx(db);
+namespace {
+
+// Replaces the catalogue tables' rows; the caller holds the transaction.
+void write_catalogue(const Connection& db, const Catalogue& catalogue) {
     db.exec("DELETE FROM loop_departments; DELETE FROM loop_functions; "
             "DELETE FROM loop_categories;");
     auto dep = db.prepare("INSERT INTO loop_departments (code, name, kind) VALUES (?, ?, ?)");
@@ -314,6 +317,29 @@ void LoopStore::save_catalogue(const Catalogue& catalogue) {
             .bind(9, std::string_view(c.filing_condition))
             .bind(10, std::string_view(c.closing_condition))
             .run();
+}
+
+void write_setting(const Connection& db, const std::string& key, const std::string& value) {
+    db.prepare("INSERT OR REPLACE INTO loop_settings (key, value) VALUES (?, ?)")
+        .bind(1, std::string_view(key))
+        .bind(2, std::string_view(value))
+        .run();
+}
+
+} // namespace
+
+void LoopStore::save_catalogue(const Catalogue& catalogue) {
+    const auto& db = m_impl->db;
+    Transaction tx(db);
+    write_catalogue(db, catalogue);
+    tx.commit();
+}
+
+void LoopStore::save_catalogue(const Catalogue& catalogue, const std::string& calendar_json) {
+    const auto& db = m_impl->db;
+    Transaction tx(db);
+    write_catalogue(db, catalogue);
+    write_setting(db, "calendar", calendar_json);
     tx.commit();
 }
 
@@ -473,10 +499,7 @@ std::vector<std::int64_t> LoopStore::incident_ids() const {
 void LoopStore::save_setting(const std::string& key, const std::string& value) {
     const auto& db = m_impl->db;
     Transaction tx(db);
-    db.prepare("INSERT OR REPLACE INTO loop_settings (key, value) VALUES (?, ?)")
-        .bind(1, std::string_view(key))
-        .bind(2, std::string_view(value))
-        .run();
+    write_setting(db, key, value);
     tx.commit();
 }
 
@@ -780,11 +803,71 @@ std::vector<StatsRow> LoopStore::stats(StatsBy by, LocalTime at, const Loop& loo
     auto st = m_impl->db.prepare("SELECT " + key +
                                  ", state, late, due, reported_at, closed_at, returns, reworks "
                                  "FROM loop_incidents WHERE state <> 'rejected'");
+    // One pass in two halves of about equal cost: this thread steps SQLite and copies the
+    // columns of a chunk of rows into one flat buffer (no allocation per row); a second
+    // thread parses the times and sums the chunk before, so a million matters take about
+    // half the time of doing both in turn.
+    struct Raw {
+        std::uint32_t key = 0, key_len = 0;
+        std::uint32_t due = 0, due_len = 0; // len 0: NULL
+        std::uint32_t reported = 0, reported_len = 0;
+        std::uint32_t closed = 0, closed_len = 0;
+        State state = State::reported;
+        bool late = false;
+        int returns = 0;
+        int reworks = 0;
+    };
+    struct Chunk {
+        std::string text;
+        std::vector<Raw> rows;
+    };
+    constexpr std::size_t chunk_rows = 32768;
     StatsAccumulator acc(at, loop.calendar());
-    while (st.step())
-        acc.add(st.view(0), state_from(st.view(1)), st.integer(2) != 0, time_from(st, 3),
-                stored_time(st.view(4)), time_from(st, 5), static_cast<int>(st.integer(6)),
-                static_cast<int>(st.integer(7)));
+    const auto consume = [&acc](const Chunk& c) {
+        const std::string_view text(c.text);
+        const auto time = [&text](std::uint32_t off,
+                                  std::uint32_t len) -> std::optional<LocalTime> {
+            if (len == 0) return std::nullopt;
+            return stored_time(text.substr(off, len));
+        };
+        for (const Raw& r : c.rows)
+            acc.add(text.substr(r.key, r.key_len), r.state, r.late, time(r.due, r.due_len),
+                    stored_time(text.substr(r.reported, r.reported_len)),
+                    time(r.closed, r.closed_len), r.returns, r.reworks);
+    };
+    const auto copy = [](Chunk& c, std::string_view v, std::uint32_t& off, std::uint32_t& len) {
+        off = static_cast<std::uint32_t>(c.text.size());
+        len = static_cast<std::uint32_t>(v.size());
+        c.text.append(v);
+    };
+    std::array<Chunk, 2> chunks;
+    std::size_t current = 0;
+    // Declared after everything the worker uses: on an exception its destructor waits for
+    // the worker before those go away.
+    std::future<void> pending;
+    bool more = true;
+    while (more) {
+        Chunk& c = chunks[current];
+        c.text.clear();
+        c.rows.clear();
+        while (c.rows.size() < chunk_rows && (more = st.step())) {
+            Raw r;
+            copy(c, st.view(0), r.key, r.key_len);
+            r.state = state_from(st.view(1));
+            r.late = st.integer(2) != 0;
+            if (!st.is_null(3)) copy(c, st.view(3), r.due, r.due_len);
+            copy(c, st.view(4), r.reported, r.reported_len);
+            if (!st.is_null(5)) copy(c, st.view(5), r.closed, r.closed_len);
+            r.returns = static_cast<int>(st.integer(6));
+            r.reworks = static_cast<int>(st.integer(7));
+            c.rows.push_back(r);
+        }
+        if (pending.valid()) pending.get();
+        if (!c.rows.empty())
+            pending = std::async(std::launch::async, [&consume, &c] { consume(c); });
+        current ^= 1;
+    }
+    if (pending.valid()) pending.get();
     return acc.finish();
 }
 

@@ -110,6 +110,7 @@ RenderStatus status_from_workspace(const store::Workspace& ws, const std::string
         if (inc.updated_at > t) {
             // Changed after t: replay its journal up to t (rare for a current map).
             const auto journal = session->store().journal(inc.report.id);
+            state = loop::State::reported;
             for (const auto& e : journal)
                 if (e.at <= t) state = e.to;
             st = lp.status_at(inc.report, journal, t);
@@ -119,8 +120,8 @@ RenderStatus status_from_workspace(const store::Workspace& ws, const std::string
         if (state == loop::State::rejected) continue;
         if (loop::is_final(state)) {
             if (inc.closed_at && *inc.closed_at >= recent && inc.updated_at <= t)
-                status.pins.push_back({r.lonlat.x, r.lonlat.y, "closed",
-                                       std::to_string(inc.report.id)});
+                status.pins.push_back(
+                    {r.lonlat.x, r.lonlat.y, "closed", std::to_string(inc.report.id)});
             continue;
         }
         const CellState cs = st == loop::Status::overdue   ? CellState::overdue

@@ -56,13 +56,15 @@ loop::Catalogue jishan_catalogue() {
                                  tmp.write("categories.csv", embedded::categories_csv));
 }
 
-std::string jishan_calendar_json() { return embedded::calendar_2026_json; }
+std::string jishan_calendar_json() {
+    return embedded::calendar_2026_json;
+}
 
 loop::DutyTable jishan_duties(const grid::Grid& grid, const loop::Catalogue& catalogue) {
     const TempFolder tmp;
-    auto duties =
-        loop::DutyTable::load(tmp.write("duties.csv", embedded::duties_jishan_sample_csv), catalogue)
-            .duties();
+    auto duties = loop::DutyTable::load(tmp.write("duties.csv", embedded::duties_jishan_sample_csv),
+                                        catalogue)
+                      .duties();
     // The grid worker of a cell (named as the history's reporters are) holds the cell's
     // territorial matters and its information gathering, inside the township's office.
     const std::chrono::year_month_day from{std::chrono::year{2026}, std::chrono::January,

@@ -5,10 +5,10 @@
 //
 // generate_history: a plausible, reproducible history (same seed, same history) of the
 // last N days for a grid: reports spread over cells in proportion to their households,
-// mostly in office hours, weighted
-// towards the common categories, each taken through the loop with realistic branches
-// (rejections, self-handling, returns, extensions, backlog, rework, supervision, some late
-// handling) and stopped at `end`, so the newest matters are still open and some overdue.
+// mostly in office hours, weighted towards the common categories, each taken through the
+// loop with realistic branches (rejections, self-handling, returns, extensions, backlog,
+// rework, supervision, some late handling) and stopped at `end`, so the newest matters are
+// still open and some overdue.
 // Everything is generated, nothing is real: label it as a sample wherever it is shown.
 //
 // Thread safety: free functions over immutable inputs; safe from any thread.

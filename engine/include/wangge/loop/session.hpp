@@ -21,13 +21,13 @@
 
 namespace wangge::loop {
 
-// The key of the calendar's JSON text in LoopStore::setting().
+// The key of the calendar's JSON text in LoopStore::setting() (save_catalogue writes it).
 inline constexpr const char* calendar_setting = "calendar";
 
 class Session {
   public:
-    // Opens the workspace: reads its current grid (through GDAL, closed again before the
-    // store opens), then the loop tables. A workspace without a stored calendar uses the
+    // Opens the workspace's loop tables; the current grid is read (through GDAL, closed
+    // again right after) when first needed. A workspace without a stored calendar uses the
     // default one (Mon-Fri, no holidays). Throws StoreError / DataError.
     static std::unique_ptr<Session> open(const std::string& workspace);
 
@@ -40,8 +40,9 @@ class Session {
     [[nodiscard]] const std::string& path() const noexcept { return m_path; }
     [[nodiscard]] LoopStore& store() noexcept { return m_store; }
     [[nodiscard]] const LoopStore& store() const noexcept { return m_store; }
-    [[nodiscard]] const grid::Grid& grid() const noexcept { return m_grid; }
-    [[nodiscard]] int grid_version() const noexcept { return m_grid_version; }
+    // The grid and its locator are read on first use: statistics and listings need neither.
+    [[nodiscard]] const grid::Grid& grid() const;
+    [[nodiscard]] int grid_version() const;
     // Throws DataError when the workspace has no grid yet (as does context()).
     [[nodiscard]] const grid::Locator& locator() const;
     [[nodiscard]] const Catalogue& catalogue() const noexcept { return m_catalogue; }
@@ -53,18 +54,21 @@ class Session {
     [[nodiscard]] const grid::Cell* cell(const std::string& code) const;
 
     // Replace the stored catalogue (and its calendar when given) or duties, and reload.
-    void save_catalogue(const Catalogue& catalogue, const std::optional<std::string>& calendar_json);
+    void save_catalogue(const Catalogue& catalogue,
+                        const std::optional<std::string>& calendar_json);
     void save_duties(const DutyTable& duties);
 
   private:
     Session(std::string path, LoopStore store);
     void reload();
+    void load_grid() const;
 
     std::string m_path;
     LoopStore m_store;
-    grid::Grid m_grid;
-    int m_grid_version = 0;
-    std::unique_ptr<grid::Locator> m_locator;
+    // Lazily loaded (load_grid()); logically const.
+    mutable std::optional<grid::Grid> m_grid;
+    mutable int m_grid_version = 0;
+    mutable std::unique_ptr<grid::Locator> m_locator;
     Catalogue m_catalogue;
     Calendar m_calendar;
     DutyTable m_duties;

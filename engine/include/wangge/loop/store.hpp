@@ -116,6 +116,8 @@ class LoopStore {
 
     // Replaces the stored catalogue / duties. One transaction each.
     void save_catalogue(const Catalogue& catalogue);
+    // The same with the calendar file's JSON text (setting "calendar"), in one transaction.
+    void save_catalogue(const Catalogue& catalogue, const std::string& calendar_json);
     [[nodiscard]] Catalogue load_catalogue() const;
     void save_duties(const DutyTable& duties);
     [[nodiscard]] DutyTable load_duties(const Catalogue& catalogue) const;
@@ -159,9 +161,7 @@ class LoopStore {
         std::size_t incidents = 0;
         std::size_t events = 0;
         std::size_t orphaned_events = 0; // journal lines whose incident is missing
-        [[nodiscard]] bool ok() const noexcept {
-            return integrity == "ok" && orphaned_events == 0;
-        }
+        [[nodiscard]] bool ok() const noexcept { return integrity == "ok" && orphaned_events == 0; }
     };
     [[nodiscard]] Consistency check_consistency() const;
 
