@@ -204,32 +204,33 @@ Dataset Dataset::open_raster(const std::string& path, Mode mode) {
     return Dataset(open_ex(path, flags), path);
 }
 
-Dataset Dataset::create_vector(const std::string& path, const std::string& driver,
-                               const std::vector<std::string>& options) {
+namespace {
+GDALDriverH find_driver(const std::string& driver) {
     gdal_init();
-    GdalErrorCapture capture;
     GDALDriverH drv = GDALGetDriverByName(driver.c_str());
     if (!drv) throw LibraryError("GDAL has no driver '" + driver + "'");
+    return drv;
+}
+
+CPLStringList to_options(const std::vector<std::string>& options) {
     CPLStringList opts;
     for (const auto& o : options)
         opts.AddString(o.c_str());
-    GDALDatasetH h = GDALCreate(drv, path.c_str(), 0, 0, 0, GDT_Unknown, opts.List());
-    if (!h)
-        throw InputError("cannot create (" + driver + "): " + capture.last(),
-                         ErrorContext{.file = path});
-    return Dataset(h, path);
+    return opts;
+}
+} // namespace
+
+Dataset Dataset::create_vector(const std::string& path, const std::string& driver,
+                               const std::vector<std::string>& options) {
+    return create_raster(path, driver, 0, 0, 0, GDT_Unknown, options);
 }
 
 Dataset Dataset::create_raster(const std::string& path, const std::string& driver, int width,
                                int height, int bands, int type,
                                const std::vector<std::string>& options) {
-    gdal_init();
+    GDALDriverH drv = find_driver(driver);
     GdalErrorCapture capture;
-    GDALDriverH drv = GDALGetDriverByName(driver.c_str());
-    if (!drv) throw LibraryError("GDAL has no driver '" + driver + "'");
-    CPLStringList opts;
-    for (const auto& o : options)
-        opts.AddString(o.c_str());
+    const CPLStringList opts = to_options(options);
     GDALDatasetH h = GDALCreate(drv, path.c_str(), width, height, bands,
                                 static_cast<GDALDataType>(type), opts.List());
     if (!h)
@@ -240,13 +241,9 @@ Dataset Dataset::create_raster(const std::string& path, const std::string& drive
 
 Dataset Dataset::create_copy(const std::string& path, const std::string& driver, const Dataset& src,
                              const std::vector<std::string>& options) {
-    gdal_init();
+    GDALDriverH drv = find_driver(driver);
     GdalErrorCapture capture;
-    GDALDriverH drv = GDALGetDriverByName(driver.c_str());
-    if (!drv) throw LibraryError("GDAL has no driver '" + driver + "'");
-    CPLStringList opts;
-    for (const auto& o : options)
-        opts.AddString(o.c_str());
+    const CPLStringList opts = to_options(options);
     GDALDatasetH h =
         GDALCreateCopy(drv, path.c_str(), src.get(), FALSE, opts.List(), nullptr, nullptr);
     if (!h)
