@@ -52,7 +52,8 @@ std::function<std::string(const std::string&)> known_names(const store::Workspac
     auto names = std::make_shared<std::map<std::string, std::string>>();
     (*names)[sample::jishan_county_code] = sample::jishan_county_name;
     for (const auto* list : {&sample::jishan_townships(), &sample::jishan_villages()})
-        for (const auto& n : *list) (*names)[n.code] = n.name;
+        for (const auto& n : *list)
+            (*names)[n.code] = n.name;
     if (ws)
         for (const auto& v : ws->versions())
             for (const auto& u : ws->grid(v.id).units)

@@ -10,19 +10,11 @@
 using namespace wangge;
 
 namespace {
-grid::ImportOptions liechtenstein_options() {
-    grid::ImportOptions o;
-    o.layer = "multipolygons";
-    o.where = "admin_level='8' AND boundary='administrative'";
-    o.code_field = "osm_id";
-    o.name_field = "name";
-    return o;
-}
 const std::string li_pbf = "liechtenstein-2013-08-03.osm.pbf";
 } // namespace
 
 TEST(Import, LiechtensteinMunicipalitiesKeepTheirExclaves) {
-    const auto g = grid::read_grid(test::data(li_pbf), liechtenstein_options());
+    const auto g = grid::read_grid(test::data(li_pbf), test::liechtenstein_options());
     ASSERT_EQ(g.cells.size(), 11u);
     std::map<std::string, std::size_t> parts;
     for (const auto& c : g.cells)
@@ -34,7 +26,7 @@ TEST(Import, LiechtensteinMunicipalitiesKeepTheirExclaves) {
     EXPECT_EQ(parts["Triesen"], 1u);
 
     // The municipalities tile the country: their total area is the country's.
-    grid::ImportOptions country = liechtenstein_options();
+    grid::ImportOptions country = test::liechtenstein_options();
     country.where = "admin_level='2'";
     const auto c = grid::read_grid(test::data(li_pbf), country);
     ASSERT_EQ(c.cells.size(), 1u);

@@ -76,18 +76,9 @@ int oracle(const GeosCells& cells, geo::Point p) {
     return cover.empty() ? -1 : cover.front();
 }
 
-grid::ImportOptions liechtenstein_options() {
-    grid::ImportOptions o;
-    o.layer = "multipolygons";
-    o.where = "admin_level='8' AND boundary='administrative'";
-    o.code_field = "osm_id";
-    o.name_field = "name";
-    return o;
-}
-
 const grid::Grid& liechtenstein() {
-    static const grid::Grid g =
-        grid::read_grid(test::data("liechtenstein-2013-08-03.osm.pbf"), liechtenstein_options());
+    static const grid::Grid g = grid::read_grid(test::data("liechtenstein-2013-08-03.osm.pbf"),
+                                                test::liechtenstein_options());
     return g;
 }
 
@@ -357,8 +348,6 @@ TEST(Locator, GeneratedCoverageIsValidAndLabelled) {
 TEST(Locator, ThreadsGiveTheSameAnswers) {
     const auto g = grid::generated_coverage(100000, 1);
     const grid::Locator loc(g);
-    const auto st = loc.stats();
-    EXPECT_LT(st.build_seconds, 10.0); // a loose bound; the benchmark measures it
     const auto pts = random_points(g.bounds(), 1000000, 11);
     std::vector<std::int32_t> one(pts.size()), many(pts.size());
     loc.locate_batch(pts, one, 1);
@@ -713,4 +702,24 @@ TEST(LocatorAssign, GeoJsonInGeoPackageOut) {
         ++i;
     }
     EXPECT_EQ(i, 5);
+}
+
+TEST(LocatorAssign, RecordLongerThanABlock) {
+    const auto dir = test::temp_dir();
+    // A quoted field of 9 MiB with line breaks: the reader must grow its block.
+    std::string big(std::size_t{9} << 20, 'x');
+    for (std::size_t i = 1000; i < big.size(); i += 100000)
+        big[i] = '\n';
+    write_file(dir / "big.csv",
+               "note,lon,lat\n\"" + big + "\",110.957,35.625\nshort,110.970,35.615\n");
+    const grid::Locator loc(tiny());
+    grid::AssignOptions o;
+    o.source = (dir / "big.csv").string();
+    o.out = (dir / "out.csv").string();
+    const auto s = grid::assign_points(tiny(), loc, o);
+    EXPECT_EQ(s.read, 2);
+    EXPECT_EQ(s.assigned, 2);
+    const std::string out = read_file(o.out);
+    EXPECT_NE(out.find(big + "\",110.957,35.625,14082410020001,"), std::string::npos);
+    EXPECT_NE(out.find("\nshort,110.970,35.615,14082410020102,"), std::string::npos);
 }

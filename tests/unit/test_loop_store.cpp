@@ -99,25 +99,6 @@ LocalTime t(const char* text) {
     return parse_time(text);
 }
 
-std::vector<Report> random_reports(std::size_t n, unsigned seed) {
-    std::mt19937_64 rng(seed);
-    std::uniform_real_distribution<double> lon(west - 0.002, west + 20 * side + 0.002);
-    std::uniform_real_distribution<double> lat(north - 20 * side - 0.002, north + 0.002);
-    std::uniform_int_distribution<std::int64_t> minute(0, 300 * 24 * 60);
-    const auto& cats = setup().catalogue.categories();
-    std::uniform_int_distribution<std::size_t> cat(0, cats.size() - 1);
-    const LocalTime start = t("2026-01-05T00:00");
-    std::vector<Report> out;
-    out.reserve(n);
-    for (std::size_t i = 0; i < n; ++i)
-        out.push_back({static_cast<std::int64_t>(i + 1),
-                       cats[cat(rng)].code,
-                       {lon(rng), lat(rng)},
-                       LocalTime{start.minutes + minute(rng)},
-                       "网格员" + std::to_string(i % 400)});
-    return out;
-}
-
 } // namespace
 
 TEST(LoopStore, TablesAreCreatedOnceAndSeenByGdal) {
@@ -318,98 +299,6 @@ TEST(LoopStore, StatisticsCountOpenOverdueAgainstOnTime) {
     EXPECT_DOUBLE_EQ(by_township[0].median_close_working_minutes, 300);
     EXPECT_EQ(stats_by_from("village"), StatsBy::village);
     EXPECT_THROW((void)stats_by_from("county"), InputError);
-}
-
-// Rates on this machine: run with --gtest_also_run_disabled_tests. The import covers
-// locating each point with its boundary distance, routing, deadlines and the write.
-TEST(LoopStore, DISABLED_Rates) {
-    const std::size_t n = 200'000;
-    const auto reports = random_reports(n, 7);
-    auto s = LoopStore::open(new_workspace());
-    auto start = std::chrono::steady_clock::now();
-    for (const auto& r : reports)
-        (void)the_locator().locate_with_distance(r.lonlat);
-    double part = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("locate with distance: %.0f /s\n", static_cast<double>(n) / part);
-    start = std::chrono::steady_clock::now();
-    for (const auto& r : reports)
-        (void)make_record(r, context());
-    part = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("make_record (locate, route, deadline): %.0f /s\n", static_cast<double>(n) / part);
-    start = std::chrono::steady_clock::now();
-    const std::clock_t cpu = std::clock();
-    const auto summary = s.import_reports(reports, context());
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double cpu_secs = static_cast<double>(std::clock() - cpu) / CLOCKS_PER_SEC;
-    std::printf("import: %zu reports in %.3f s wall (%.0f /s), %.3f s CPU (%.0f /s); outside "
-                "%zu, near boundary %zu\n",
-                n, secs, static_cast<double>(n) / secs, cpu_secs, static_cast<double>(n) / cpu_secs,
-                summary.outside_grid, summary.near_boundary);
-
-    {
-        std::vector<IncidentRecord> made;
-        made.reserve(n);
-        for (const auto& r : reports)
-            made.push_back(make_record(r, context()));
-        auto s2 = LoopStore::open(new_workspace());
-        start = std::chrono::steady_clock::now();
-        const std::clock_t cpu2 = std::clock();
-        s2.insert(made, {});
-        secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        std::printf(
-            "write only (SQLite): %.0f /s wall, %.0f /s CPU\n", static_cast<double>(n) / secs,
-            static_cast<double>(n) * CLOCKS_PER_SEC / static_cast<double>(std::clock() - cpu2));
-    }
-    start = std::chrono::steady_clock::now();
-    std::vector<IncidentRecord> records = s.incidents();
-    secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("read back: %zu in %.3f s\n", records.size(), secs);
-
-    // Close most of them so the statistics have work to do, then scale to 1 M records.
-    const auto& loop = setup().loop;
-    std::mt19937_64 rng(3);
-    for (auto& r : records) {
-        auto& inc = r.incident;
-        LocalTime at{inc.report.reported_at.minutes + 5};
-        (void)loop.advance(inc, {State::filed, at, "", "", "", "", std::nullopt});
-        if (rng() % 10 == 0) continue;
-        at.minutes += 10;
-        (void)loop.advance(inc, {State::dispatched, at, "", "",
-                                 r.route_department.empty() ? "D18" : r.route_department,
-                                 r.route_person, std::nullopt});
-        at.minutes += static_cast<std::int64_t>(rng() % (3 * 24 * 60));
-        (void)loop.advance(inc, {State::in_progress, at, "", "", "", "", std::nullopt});
-        (void)loop.advance(inc, {State::feedback, at, "", "", "", "", std::nullopt});
-        at.minutes += static_cast<std::int64_t>(rng() % 120);
-        (void)loop.advance(inc, {State::closed, at, "", "", "", "", std::nullopt});
-    }
-    std::vector<IncidentRecord> million;
-    million.reserve(1'000'000);
-    while (million.size() < 1'000'000)
-        million.push_back(records[million.size() % records.size()]);
-    for (auto by : {StatsBy::cell, StatsBy::village, StatsBy::township, StatsBy::department,
-                    StatsBy::person}) {
-        start = std::chrono::steady_clock::now();
-        const auto rows = compute_stats(million, by, t("2026-12-31T00:00"), loop);
-        secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        std::printf("stats by %s: 1M records, %zu rows in %.3f s\n",
-                    std::string(to_string(by)).c_str(), rows.size(), secs);
-    }
-    // The same from a workspace holding a million incidents.
-    for (std::size_t i = 0; i < million.size(); ++i)
-        million[i].incident.report.id = static_cast<std::int64_t>(i + 1);
-    auto big = LoopStore::open(new_workspace());
-    start = std::chrono::steady_clock::now();
-    big.insert(million, {});
-    secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("write 1M records: %.3f s\n", secs);
-    for (auto by : {StatsBy::township, StatsBy::department}) {
-        start = std::chrono::steady_clock::now();
-        const auto rows = big.stats(by, t("2026-12-31T00:00"), loop);
-        secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        std::printf("stats by %s from the store: 1M incidents, %zu rows in %.3f s\n",
-                    std::string(to_string(by)).c_str(), rows.size(), secs);
-    }
 }
 
 TEST(LoopHistory, ReportsAreReadFromCsv) {

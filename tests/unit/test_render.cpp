@@ -8,8 +8,11 @@
 #include "test_support.hpp"
 #include "wangge/error.hpp"
 #include "wangge/grid/import.hpp"
+#include "wangge/loop/session.hpp"
 #include "wangge/render/imagery.hpp"
 #include "wangge/render/renderer.hpp"
+#include "wangge/sample/jishan.hpp"
+#include "wangge/sample/jishan_loop.hpp"
 #include "wangge/store/workspace.hpp"
 
 #include <array>
@@ -22,6 +25,7 @@
 #include <iostream>
 #include <memory>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <sys/wait.h>
 #include <thread>
@@ -545,4 +549,37 @@ TEST(RenderCommand, ImportRenderAndFailCleanly) {
     out = run(w + " imagery import '" + ws + "' /no/such.tif", &rc);
     EXPECT_NE(rc, 0);
     EXPECT_NE(out.find("no such raster"), std::string::npos) << out;
+}
+
+// The loop hook: the map's cell colours come from the loop's own state. A cell is red exactly
+// when the loop's statistics count an open overdue matter in it at the same time.
+TEST(RenderStatusHook, CellsAreRedExactlyWhereTheLoopCountsOverdueMatters) {
+    const auto dir = test::temp_dir();
+    const auto path = (dir / "jishan.gpkg").string();
+    const auto grid = sample::generate_jishan_grid({});
+    {
+        auto ws = store::Workspace::create(path);
+        ws.add_version({.grid = grid, .note = "sample"});
+    }
+    const auto summary = sample::write_jishan_loop(path, {.seed = 140824, .days = 30});
+    ASSERT_GT(summary.overdue, 0u);
+
+    const auto ws = store::Workspace::open(path);
+    const auto status = render::status_from_workspace(ws, sample::jishan_reference_time);
+    std::set<std::string> red;
+    for (const auto& [code, state] : status.cells)
+        if (state == render::CellState::overdue) red.insert(code);
+
+    const auto session = loop::Session::open(path);
+    std::set<std::string> overdue_cells;
+    for (const auto& row : session->store().stats(
+             loop::StatsBy::cell, loop::parse_time(sample::jishan_reference_time), session->loop()))
+        if (row.open_overdue > 0) overdue_cells.insert(row.key);
+    EXPECT_FALSE(red.empty());
+    EXPECT_EQ(red, overdue_cells);
+    // Every open matter has a pin.
+    std::size_t open_pins = 0;
+    for (const auto& p : status.pins)
+        if (p.state != "closed") ++open_pins;
+    EXPECT_EQ(open_pins, summary.open);
 }

@@ -2,6 +2,8 @@
 // per-test folder under the build tree.
 #pragma once
 
+#include "wangge/grid/import.hpp"
+
 #include <cstdlib>
 #include <filesystem>
 #include <gtest/gtest.h>
@@ -22,6 +24,16 @@ inline std::filesystem::path temp_dir() {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     return dir;
+}
+
+// The 11 municipalities of Liechtenstein in the OSM extract, read as a grid.
+inline grid::ImportOptions liechtenstein_options() {
+    grid::ImportOptions o;
+    o.layer = "multipolygons";
+    o.where = "admin_level='8' AND boundary='administrative'";
+    o.code_field = "osm_id";
+    o.name_field = "name";
+    return o;
 }
 
 } // namespace wangge::test

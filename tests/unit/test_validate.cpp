@@ -166,12 +166,8 @@ TEST(Validate, JsonAndGeoJsonForms) {
 }
 
 TEST(Validate, LiechtensteinMunicipalitiesAreClean) {
-    grid::ImportOptions o;
-    o.layer = "multipolygons";
-    o.where = "admin_level='8' AND boundary='administrative'";
-    o.code_field = "osm_id";
-    o.name_field = "name";
-    const auto g = grid::read_grid(test::data("liechtenstein-2013-08-03.osm.pbf"), o);
+    const auto g = grid::read_grid(test::data("liechtenstein-2013-08-03.osm.pbf"),
+                                   test::liechtenstein_options());
     const auto r = grid::validate(g);
     std::string listing;
     for (const auto& i : r.issues)

@@ -1,7 +1,8 @@
 // Assigning points to cells (see assign.hpp). The CSV path is written for speed: blocks of
 // 8 MiB are split into records by one sequential scan (a memchr fast path for lines without
 // quotes, a small state machine for the rest), then threads each parse, locate and format
-// their share of the block, and the main thread writes the shares in order.
+// their share of the block. While a block is processed, the next one is read and scanned
+// and the previous one written, each on its own thread, so the cores stay busy.
 #include "wangge/grid/assign.hpp"
 
 #include "wangge/geo/gdal.hpp"
@@ -71,6 +72,35 @@ std::optional<double> parse_number(std::string_view s) {
     s = trim(s);
     if (!s.empty() && s.front() == '+') s.remove_prefix(1);
     if (s.empty()) return std::nullopt;
+    // Fast path for plain decimals like -110.7215820: at most 15 digits and 22 decimals.
+    // The digits as an integer (exact below 2^53) divided by an exact power of ten is one
+    // correctly rounded operation, so the result is the one from_chars gives.
+    {
+        static constexpr double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                           1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                           1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+        std::size_t i = 0;
+        const bool negative = s[0] == '-';
+        if (negative) ++i;
+        std::uint64_t mantissa = 0;
+        int digits = 0, decimals = -1;
+        for (; i < s.size(); ++i) {
+            const char c = s[i];
+            if (c >= '0' && c <= '9') {
+                mantissa = mantissa * 10 + static_cast<std::uint64_t>(c - '0');
+                ++digits;
+                if (decimals >= 0) ++decimals;
+            } else if (c == '.' && decimals < 0) {
+                decimals = 0;
+            } else {
+                break;
+            }
+        }
+        if (i == s.size() && digits > 0 && digits <= 15 && decimals <= 22) {
+            const double v = static_cast<double>(mantissa) / pow10[decimals < 0 ? 0 : decimals];
+            return negative ? -v : v;
+        }
+    }
     double v = 0;
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
@@ -294,7 +324,6 @@ class CsvAssigner {
         if (!out)
             throw InputError(std::string("cannot create: ") + std::strerror(errno),
                              {.file = tmp.path().string()});
-
         // Declared after `out`, so that on an exception the write still in flight ends before
         // the file is closed.
         struct AwaitWrite {
@@ -308,53 +337,40 @@ class CsvAssigner {
             }
         } await_write{m_writing};
 
-        std::vector<char> buf(block_bytes);
-        std::size_t len = 0;
-        bool eof = false;
-        auto fill = [&] {
-            if (len == buf.size()) buf.resize(buf.size() * 2); // a record longer than a block
-            const std::size_t n = std::fread(buf.data() + len, 1, buf.size() - len, in.get());
-            if (std::ferror(in.get()))
-                throw InputError(std::string("read failed: ") + std::strerror(errno),
-                                 {.file = src});
-            len += n;
-            eof = std::feof(in.get()) != 0;
-        };
-
-        std::int64_t line = 1;
-        bool header_done = false;
-        std::vector<Record> records;
+        // Block k is processed while block k + 1 is read and split into records, and block
+        // k - 1 is written.
+        Block cur, next;
+        load(in.get(), cur, nullptr, 0, 1);
+        if (cur.records.empty())
+            throw InputError("the file is empty; a header row naming the columns is needed",
+                             {.file = src, .line = 1});
+        header(cur.buf.data(), cur.records[0], out.get());
         AssignSummary sum;
-        fill();
+        std::size_t first = 1;
         for (;;) {
-            records.clear();
-            const std::size_t used = scan_records(buf.data(), len, eof, line, records);
-            std::size_t first = 0;
-            if (!header_done && !records.empty()) {
-                header(buf.data(), records[0], out.get());
-                header_done = true;
-                first = 1;
-            }
-            if (records.size() > first) {
-                // Shares of block k are written while block k + 1 is processed.
+            const bool more = !cur.eof;
+            std::future<void> reading;
+            if (more)
+                reading = std::async(std::launch::async, [&] {
+                    load(in.get(), next, cur.buf.data() + cur.used, cur.len - cur.used,
+                         cur.line_after);
+                });
+            if (cur.records.size() > first) {
                 auto& shares = m_shares[m_turn];
                 m_turn ^= 1u;
-                process(buf.data(), records, first, shares, sum);
+                process(cur.buf.data(), cur.records, first, shares, sum);
                 if (m_writing.valid()) m_writing.get();
                 m_writing = std::async(std::launch::async, [this, &shares, f = out.get()] {
                     for (const auto& sh : shares)
                         write(f, sh.text);
                 });
             }
-            std::memmove(buf.data(), buf.data() + used, len - used);
-            len -= used;
-            if (eof && len == 0) break;
-            fill();
+            if (!more) break;
+            reading.get();
+            std::swap(cur, next);
+            first = 0;
         }
         if (m_writing.valid()) m_writing.get();
-        if (!header_done)
-            throw InputError("the file is empty; a header row naming the columns is needed",
-                             {.file = src, .line = 1});
         if (std::fflush(out.get()) != 0 || std::ferror(out.get()))
             throw InputError(std::string("write failed: ") + std::strerror(errno),
                              {.file = tmp.path().string()});
@@ -368,6 +384,40 @@ class CsvAssigner {
     }
 
   private:
+    // A block of the file: the unfinished record carried over from the previous block, then
+    // as much as fits; the complete records in it, and where the unfinished rest begins.
+    struct Block {
+        std::vector<char> buf;
+        std::size_t len = 0, used = 0;
+        bool eof = false;
+        std::vector<Record> records;
+        std::int64_t line_after = 1; // the line the unfinished rest starts on
+    };
+
+    // Fills b with `tail` (the previous block's unfinished record) and the next bytes of the
+    // file, and splits it into records; grows the block if one record does not fit.
+    void load(std::FILE* in, Block& b, const char* tail, std::size_t tail_len,
+              std::int64_t line) const {
+        if (b.buf.size() < std::max(block_bytes, 2 * tail_len))
+            b.buf.resize(std::max(block_bytes, 2 * tail_len));
+        if (tail_len > 0) std::memcpy(b.buf.data(), tail, tail_len);
+        b.len = tail_len;
+        for (;;) {
+            const std::size_t n = std::fread(b.buf.data() + b.len, 1, b.buf.size() - b.len, in);
+            if (std::ferror(in))
+                throw InputError(std::string("read failed: ") + std::strerror(errno),
+                                 {.file = m_o.source});
+            b.len += n;
+            b.eof = std::feof(in) != 0;
+            b.records.clear();
+            std::int64_t l = line;
+            b.used = scan_records(b.buf.data(), b.len, b.eof, l, b.records);
+            b.line_after = l;
+            if (!b.records.empty() || b.eof) return;
+            b.buf.resize(b.buf.size() * 2); // a record longer than the block
+        }
+    }
+
     void header(const char* buf, const Record& r, std::FILE* out) {
         const char* b = buf + r.begin;
         const char* e = buf + r.end;

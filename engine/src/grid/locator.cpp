@@ -60,8 +60,10 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <thread>
 #include <vector>
 
@@ -313,15 +315,20 @@ struct Locator::Impl {
     // Squared metric distance from p to the nearest of a tree's edges, below best2.
     [[nodiscard]] double tree_nearest2(const Tree& t, const Seg* leaves, double px, double py,
                                        double kx, double ky, double best2) const noexcept;
-    // Appends to out the tree's edges (relative indices) within `limit` metres of the
-    // rectangle, measured in the metric frame (kx, ky).
-    // Appends (distance, relative index) of each; stops early (returning false) once out
-    // holds more than `cap` edges.
+    // Appends to out (distance, relative index) of the tree's edges within `limit` metres
+    // of the rectangle, measured in the metric frame (kx, ky); stops early (returning false)
+    // once out holds more than `cap` edges.
     bool tree_within(const Tree& t, const Seg* leaves, const Box& rect, double kx, double ky,
                      double limit, std::size_t cap,
                      std::vector<std::pair<double, std::uint32_t>>& out) const;
-    // only_outside: lists only for squares that can hold points outside every cell.
-    void build_candidates(Tree& t, const Seg* leaves, bool only_outside);
+    // A tree's candidate lists while they are built (offsets local to the tree).
+    struct Lists {
+        std::vector<std::uint32_t> start, edges;
+        std::vector<float> lower;
+    };
+    // only_outside: lists only for squares that can hold points outside every cell. Reads
+    // only what is built before it, so trees can be done on several threads.
+    void build_candidates(Tree& t, const Seg* leaves, bool only_outside, Lists& out) const;
     // Whether any point of the lon/lat box can be outside every cell (not in an interior
     // square of the locator's grid).
     [[nodiscard]] bool may_hold_outside(const Box& r) const noexcept;
@@ -329,7 +336,7 @@ struct Locator::Impl {
     // Distance to the nearest boundary of a point located in `cell` (-1: outside).
     [[nodiscard]] double distance_m(double px, double py, std::int32_t cell) const noexcept;
 
-    // Runs f(x, y, index) over points[begin, end) in an order that keeps neighbouring
+    // Runs f(x, y, index into points) over points[begin, end) in an order that keeps neighbouring
     // queries together (blocks of 8 x 8 squares), so the structures they read stay in cache:
     // on machines where a random memory access costs 200 ns, that is most of the cost.
     template <class F>
@@ -342,41 +349,49 @@ void Locator::Impl::in_spatial_order(std::span<const geo::Point> points, std::si
                                      std::size_t end, F&& f) const {
     struct Rec {
         std::uint32_t key;
-        std::uint32_t index;
+        std::uint32_t index; // within the chunk
         double x, y;
     };
-    const std::size_t n = end - begin;
-    std::vector<Rec> a(n), b(n);
+    // A million points at a time: as local as all at once on grids like Jishan's (hundreds
+    // of points per block), with bounded memory.
+    constexpr std::size_t chunk = std::size_t{1} << 20;
+    std::vector<Rec> a, b;
+    std::vector<std::uint32_t> count;
     const int bnx = (nx + 7) / 8;
-    std::uint32_t max_key = 0;
-    for (std::size_t k = 0; k < n; ++k) {
-        const geo::Point p = points[begin + k];
-        std::uint32_t key = 0;
-        if (p.x >= bx0 && p.x <= bx1 && p.y >= by0 && p.y <= by1)
-            key = static_cast<std::uint32_t>((row(p.y) >> 3) * bnx + (col(p.x) >> 3)) + 1;
-        a[k] = {key, static_cast<std::uint32_t>(begin + k), p.x, p.y};
-        max_key = std::max(max_key, key);
-    }
-    // LSD radix sort on the key, 11 bits a pass (the counts stay in L1).
-    constexpr int bits = 11;
-    constexpr std::uint32_t radix = 1u << bits;
-    std::vector<std::uint32_t> count(radix);
-    for (int shift = 0; shift < 32 && (max_key >> shift) != 0; shift += bits) {
-        std::fill(count.begin(), count.end(), 0u);
-        for (const Rec& r : a)
-            ++count[(r.key >> shift) & (radix - 1)];
-        std::uint32_t sum = 0;
-        for (auto& c : count) {
-            const std::uint32_t t = c;
-            c = sum;
-            sum += t;
+    for (std::size_t cb = begin; cb < end; cb += chunk) {
+        const std::size_t ce = std::min(end, cb + chunk), n = ce - cb;
+        a.resize(n);
+        b.resize(n);
+        std::uint32_t max_key = 0;
+        for (std::size_t k = 0; k < n; ++k) {
+            const geo::Point p = points[cb + k];
+            std::uint32_t key = 0;
+            if (p.x >= bx0 && p.x <= bx1 && p.y >= by0 && p.y <= by1)
+                key = static_cast<std::uint32_t>((row(p.y) >> 3) * bnx + (col(p.x) >> 3)) + 1;
+            a[k] = {key, static_cast<std::uint32_t>(k), p.x, p.y};
+            max_key = std::max(max_key, key);
+        }
+        // LSD radix sort on the key, 11 bits a pass (the counts stay in L1).
+        constexpr int bits = 11;
+        constexpr std::uint32_t radix = 1u << bits;
+        count.assign(radix, 0);
+        for (int shift = 0; shift < 32 && (max_key >> shift) != 0; shift += bits) {
+            std::fill(count.begin(), count.end(), 0u);
+            for (const Rec& r : a)
+                ++count[(r.key >> shift) & (radix - 1)];
+            std::uint32_t sum = 0;
+            for (auto& c : count) {
+                const std::uint32_t t = c;
+                c = sum;
+                sum += t;
+            }
+            for (const Rec& r : a)
+                b[count[(r.key >> shift) & (radix - 1)]++] = r;
+            a.swap(b);
         }
         for (const Rec& r : a)
-            b[count[(r.key >> shift) & (radix - 1)]++] = r;
-        a.swap(b);
+            f(r.x, r.y, cb + r.index);
     }
-    for (const Rec& r : a)
-        f(r.x, r.y, r.index);
 }
 
 Locator::Impl::Impl(const Grid& grid, const LocatorOptions& options) {
@@ -719,9 +734,50 @@ Locator::Impl::Impl(const Grid& grid, const LocatorOptions& options) {
         k = e;
     }
     outline_tree = build_tree(outline, 0, static_cast<std::uint32_t>(outline.size()));
-    for (auto& t : cell_trees)
-        build_candidates(t, edges.data() + t.first, false);
-    build_candidates(outline_tree, outline.data(), true);
+    {
+        // Trees are independent: build their lists on all cores (the outline, the largest,
+        // first), then lay them out one after another.
+        const std::size_t n = cell_trees.size() + 1;
+        std::vector<Lists> lists(n);
+        auto tree_at = [&](std::size_t k) -> Tree& {
+            return k == 0 ? outline_tree : cell_trees[k - 1];
+        };
+        std::atomic<std::size_t> next{0};
+        std::vector<std::exception_ptr> errors(std::max(1u, std::thread::hardware_concurrency()));
+        auto work = [&](std::size_t worker) {
+            try {
+                for (std::size_t k; (k = next.fetch_add(1)) < n;) {
+                    // Built locally and moved: neighbouring trees' lists share cache lines.
+                    Tree t = tree_at(k);
+                    Lists local;
+                    build_candidates(t, (k == 0 ? outline.data() : edges.data()) + t.first, k == 0,
+                                     local);
+                    tree_at(k) = t;
+                    lists[k] = std::move(local);
+                }
+            } catch (...) {
+                errors[worker] = std::current_exception();
+            }
+        };
+        std::vector<std::thread> pool;
+        for (std::size_t k = 1; k < errors.size(); ++k)
+            pool.emplace_back(work, k);
+        work(0);
+        for (auto& th : pool)
+            th.join();
+        for (const auto& e : errors)
+            if (e) std::rethrow_exception(e);
+        for (std::size_t k = 0; k < n; ++k) {
+            Tree& t = tree_at(k);
+            if (t.grid_start == Tree::no_grid) continue;
+            const auto base = static_cast<std::uint32_t>(cand_edges.size());
+            t.grid_start = static_cast<std::uint32_t>(cand_start.size());
+            for (const auto b : lists[k].start)
+                cand_start.push_back(base + b);
+            cand_edges.insert(cand_edges.end(), lists[k].edges.begin(), lists[k].edges.end());
+            cand_lower.insert(cand_lower.end(), lists[k].lower.begin(), lists[k].lower.end());
+        }
+    }
     row_scale.resize(static_cast<std::size_t>(ny));
     for (int j = 0; j < ny; ++j)
         metres_per_degree(y0 + (j + 0.5) * dy, row_scale[static_cast<std::size_t>(j)].first,
@@ -742,20 +798,33 @@ Locator::Impl::Impl(const Grid& grid, const LocatorOptions& options) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 }
 
+namespace {
+// Level sizes of a tree and where each level's boxes start (level 0 is the leaves).
+struct TreeLevels {
+    std::array<std::uint32_t, 12> size{};
+    std::array<std::uint32_t, 12> first{};
+    int top = 0;
+};
+
+TreeLevels tree_levels(const Tree& t) {
+    TreeLevels v;
+    v.size[0] = t.count;
+    v.first[1] = t.box_first;
+    while (v.size[static_cast<std::size_t>(v.top)] > fanout) {
+        const auto l = static_cast<std::size_t>(v.top);
+        v.size[l + 1] = (v.size[l] + fanout - 1) / fanout;
+        if (l + 2 < v.first.size()) v.first[l + 2] = v.first[l + 1] + v.size[l + 1];
+        ++v.top;
+    }
+    return v;
+}
+
+} // namespace
+
 double Locator::Impl::tree_nearest2(const Tree& t, const Seg* leaves, double px, double py,
                                     double kx, double ky, double best2) const noexcept {
     if (t.count == 0) return best2;
-    // Level sizes and where each level's boxes start.
-    std::array<std::uint32_t, 12> size{}, first{};
-    int top = 0;
-    size[0] = t.count;
-    first[1] = t.box_first;
-    while (size[static_cast<std::size_t>(top)] > fanout) {
-        const auto l = static_cast<std::size_t>(top);
-        size[l + 1] = (size[l] + fanout - 1) / fanout;
-        if (l + 2 < first.size()) first[l + 2] = first[l + 1] + size[l + 1];
-        ++top;
-    }
+    const auto [size, first, top] = tree_levels(t);
     auto box2 = [&](const Box& b) {
         const double ex = std::max(std::max(b.x0 - px, px - b.x1), 0.0) * kx;
         const double ey = std::max(std::max(b.y0 - py, py - b.y1), 0.0) * ky;
@@ -834,16 +903,7 @@ double rect_segment_distance(const Box& r, const Seg& s, double kx, double ky) {
 bool Locator::Impl::tree_within(const Tree& t, const Seg* leaves, const Box& rect, double kx,
                                 double ky, double limit, std::size_t cap,
                                 std::vector<std::pair<double, std::uint32_t>>& out) const {
-    std::array<std::uint32_t, 12> size{}, first{};
-    int top = 0;
-    size[0] = t.count;
-    first[1] = t.box_first;
-    while (size[static_cast<std::size_t>(top)] > fanout) {
-        const auto l = static_cast<std::size_t>(top);
-        size[l + 1] = (size[l] + fanout - 1) / fanout;
-        if (l + 2 < first.size()) first[l + 2] = first[l + 1] + size[l + 1];
-        ++top;
-    }
+    const auto [size, first, top] = tree_levels(t);
     auto gap = [&](const Box& b) {
         const double ex = std::max(std::max(b.x0 - rect.x1, rect.x0 - b.x1), 0.0) * kx;
         const double ey = std::max(std::max(b.y0 - rect.y1, rect.y0 - b.y1), 0.0) * ky;
@@ -881,7 +941,8 @@ bool Locator::Impl::may_hold_outside(const Box& r) const noexcept {
     return false;
 }
 
-void Locator::Impl::build_candidates(Tree& t, const Seg* leaves, bool only_outside) {
+void Locator::Impl::build_candidates(Tree& t, const Seg* leaves, bool only_outside,
+                                     Lists& out) const {
     // Worth it for more than a few boxes' worth of edges.
     if (t.count <= 3 * fanout) return;
     Box bb{std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
@@ -914,12 +975,12 @@ void Locator::Impl::build_candidates(Tree& t, const Seg* leaves, bool only_outsi
     t.gy0 = bb.y0;
     t.inv_gdx = t.gnx / (bb.x1 - bb.x0);
     t.inv_gdy = t.gny / (bb.y1 - bb.y0);
-    t.grid_start = static_cast<std::uint32_t>(cand_start.size());
+    t.grid_start = 0; // placed when the lists are gathered
     std::vector<std::pair<double, std::uint32_t>> found;
     std::vector<std::pair<float, std::uint32_t>> ranked;
     for (int j = 0; j < t.gny; ++j)
         for (int i = 0; i < t.gnx; ++i) {
-            cand_start.push_back(static_cast<std::uint32_t>(cand_edges.size()));
+            out.start.push_back(static_cast<std::uint32_t>(out.edges.size()));
             // A hair wider than the square: a point's square index is computed with rounding.
             const double hx = gdx * 1e-6, hy = gdy * 1e-6;
             const Box r{bb.x0 + i * gdx - hx, bb.y0 + j * gdy - hy, bb.x0 + (i + 1) * gdx + hx,
@@ -950,11 +1011,11 @@ void Locator::Impl::build_candidates(Tree& t, const Seg* leaves, bool only_outsi
             }
             std::sort(ranked.begin(), ranked.end());
             for (const auto& [lower, k] : ranked) {
-                cand_edges.push_back(k);
-                cand_lower.push_back(lower);
+                out.edges.push_back(k);
+                out.lower.push_back(lower);
             }
         }
-    cand_start.push_back(static_cast<std::uint32_t>(cand_edges.size()));
+    out.start.push_back(static_cast<std::uint32_t>(out.edges.size()));
 }
 
 double Locator::Impl::distance_m(double px, double py, std::int32_t cell) const noexcept {
@@ -1026,7 +1087,7 @@ void Locator::locate_batch(std::span<const geo::Point> points, std::span<std::in
     const bool sort = impl.stats.bytes > sort_above_bytes;
     parallel_ranges(points.size(), threads, [&](std::size_t b, std::size_t e) {
         if (sort && e - b >= 4096) {
-            impl.in_spatial_order(points, b, e, [&](double x, double y, std::uint32_t i) {
+            impl.in_spatial_order(points, b, e, [&](double x, double y, std::size_t i) {
                 out[i] = impl.locate(x, y);
             });
         } else {
@@ -1044,7 +1105,7 @@ void Locator::locate_batch(std::span<const geo::Point> points, std::span<Locatio
     const Impl& impl = *m_impl;
     parallel_ranges(points.size(), threads, [&](std::size_t b, std::size_t e) {
         if (e - b >= 4096) {
-            impl.in_spatial_order(points, b, e, [&](double x, double y, std::uint32_t i) {
+            impl.in_spatial_order(points, b, e, [&](double x, double y, std::size_t i) {
                 const std::int32_t cell = impl.locate(x, y);
                 out[i] = {cell, impl.distance_m(x, y, cell)};
             });

@@ -284,6 +284,17 @@ struct Renderer::Impl {
         attach("cell-labels", cells);
         attach("pins", pins_datasource(status));
     }
+    // Draws the map (AGG) for a box in EPSG:3857 at the given size.
+    mapnik::image_rgba8 draw(const geo::Box& box, int width, int height,
+                             const RenderStatus& status) {
+        attach_status(status);
+        map.resize(static_cast<unsigned>(width), static_cast<unsigned>(height));
+        map.zoom_to_box({box.minx, box.miny, box.maxx, box.maxy});
+        mapnik::image_rgba8 img(width, height);
+        mapnik::agg_renderer<mapnik::image_rgba8> ren(map, img);
+        ren.apply();
+        return img;
+    }
 };
 
 Renderer::Renderer(std::shared_ptr<const MapData> data, const StyleChoice& style)
@@ -363,13 +374,7 @@ Image Renderer::render(const geo::Box& box, int width, int height, const RenderS
     if (width <= 0 || height <= 0 || width > 16384 || height > 16384)
         throw InputError("image size must be 1-16384 px a side");
     const auto t0 = clock::now();
-    auto& d = *m_impl;
-    d.attach_status(status);
-    d.map.resize(static_cast<unsigned>(width), static_cast<unsigned>(height));
-    d.map.zoom_to_box({box.minx, box.miny, box.maxx, box.maxy});
-    mapnik::image_rgba8 img(width, height);
-    mapnik::agg_renderer<mapnik::image_rgba8> ren(d.map, img);
-    ren.apply();
+    mapnik::image_rgba8 img = m_impl->draw(box, width, height, status);
     if (img.get_premultiplied()) mapnik::demultiply_alpha(img);
     if (timing) timing->draw_s = seconds_since(t0);
     return to_image(img);
@@ -381,15 +386,7 @@ Timing Renderer::render_to_file(const geo::Box& box, int width, int height,
     const std::string fmt = format_for(path, format);
     Timing t;
     const auto t0 = clock::now();
-    auto& d = *m_impl;
-    d.attach_status(status);
-    d.map.resize(static_cast<unsigned>(width), static_cast<unsigned>(height));
-    d.map.zoom_to_box({box.minx, box.miny, box.maxx, box.maxy});
-    mapnik::image_rgba8 img(width, height);
-    {
-        mapnik::agg_renderer<mapnik::image_rgba8> ren(d.map, img);
-        ren.apply();
-    }
+    mapnik::image_rgba8 img = m_impl->draw(box, width, height, status);
     t.draw_s = seconds_since(t0);
     const auto t1 = clock::now();
     try {

@@ -30,13 +30,16 @@ struct Location {
     // Index into the grid's cells, or -1 when the point is in no cell.
     std::int32_t cell = -1;
     // Distance in metres to the nearest cell boundary (any cell's edge, the county outline
-    // included); +inf when not computed or when the grid has no cells.
+    // included); +inf when not computed or when the grid has no cells. For a point in a
+    // cell this is the distance to that cell's boundary (the nearest boundary of a valid
+    // coverage); outside every cell, to the outline. Exact point-segment distances in a
+    // local metric frame at the point (WGS 84 radii): under 0.1 m off within a kilometre.
     double boundary_distance_m = std::numeric_limits<double>::infinity();
 };
 
 struct LocatorOptions {
     // Squares of the acceleration grid along its longer side; 0 = sized from the number of
-    // edges (about 6 squares per distinct edge, at most 4096 a side).
+    // edges (4 squares per edge, at most 1.5 million squares).
     int grid_resolution = 0;
 };
 
@@ -66,7 +69,8 @@ class Locator {
     // The cell and the distance to the nearest boundary in metres.
     [[nodiscard]] Location locate_with_distance(geo::Point lonlat) const;
     // Many points at once on `threads` threads (0 = all cores). out.size() == points.size(),
-    // else InputError.
+    // else InputError. Large batches are located in spatial order internally (results stay
+    // in input order), which keeps the structures in cache.
     void locate_batch(std::span<const geo::Point> points, std::span<std::int32_t> out,
                       int threads = 0) const;
     void locate_batch(std::span<const geo::Point> points, std::span<Location> out,
