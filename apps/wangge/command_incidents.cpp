@@ -47,6 +47,7 @@ nlohmann::ordered_json to_json(const loop::IncidentRecord& r, const loop::Loop& 
     j["status"] = loop::to_string(lp.status(inc, at));
     j["reported_at"] = loop::format_time(inc.report.reported_at);
     j["reporter"] = inc.report.reporter;
+    j["note"] = inc.report.note;
     j["lon"] = r.lonlat.x;
     j["lat"] = r.lonlat.y;
     j["cell"] = r.cell;
@@ -85,6 +86,7 @@ void print_incident(const loop::Session& s, const loop::IncidentRecord& r, loop:
               << (category ? " " + category->name : std::string()) << "\n";
     std::cout << "reported      " << loop::format_time(inc.report.reported_at)
               << (inc.report.reporter.empty() ? "" : " by " + inc.report.reporter) << "\n";
+    if (!inc.report.note.empty()) std::cout << "note          " << inc.report.note << "\n";
     std::cout << "location      " << fixed(r.lonlat.x, 6) << ", " << fixed(r.lonlat.y, 6) << "\n";
     const auto* cell = s.cell(r.cell);
     std::cout << "cell          " << (r.cell.empty() ? "(outside the grid)" : r.cell)
@@ -189,6 +191,7 @@ struct ReportArgs {
     double lon = 0;
     double lat = 0;
     std::string reporter;
+    std::string note;
     std::int64_t id = 0;
     std::string at;
 };
@@ -201,7 +204,8 @@ void run_report(const ReportArgs& a) {
                         .category = a.category,
                         .lonlat = {a.lon, a.lat},
                         .at = at,
-                        .reporter = a.reporter};
+                        .reporter = a.reporter,
+                        .note = a.note};
     if (report.id <= 0) {
         const auto ids = s->store().incident_ids();
         report.id = ids.empty() ? 1 : ids.back() + 1;
@@ -393,6 +397,7 @@ void register_incidents(CLI::App& app) {
     rep->add_option("--lon", ra->lon, "Longitude (WGS 84)")->required();
     rep->add_option("--lat", ra->lat, "Latitude (WGS 84)")->required();
     rep->add_option("--reporter", ra->reporter, "Who reports it");
+    rep->add_option("--note", ra->note, "What was seen (kept with the matter)");
     rep->add_option("--id", ra->id, "Incident id (default: the next free one)");
     add_at(rep, ra->at);
     rep->callback([ra] { run_report(*ra); });

@@ -30,6 +30,7 @@ std::vector<Report> read_reports_csv(const std::string& path, const Catalogue* c
     const auto id = t.column("id"), category = t.column("category"), lon = t.column("lon"),
                lat = t.column("lat"), at = t.column("reported_at");
     const auto reporter = t.optional_column("reporter");
+    const auto note = t.optional_column("note");
     std::vector<Report> out;
     std::unordered_map<std::int64_t, std::int64_t> seen;
     for (const auto& row : t.rows()) {
@@ -58,6 +59,7 @@ std::vector<Report> read_reports_csv(const std::string& path, const Catalogue* c
             throw t.error(row, e.message(), "reported_at");
         }
         if (reporter) r.reporter = t.field(row, *reporter);
+        if (note) r.note = t.field(row, *note);
         out.push_back(std::move(r));
     }
     return out;

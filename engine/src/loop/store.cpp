@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS loop_incidents (
   returns MEDIUMINT NOT NULL, reworks MEDIUMINT NOT NULL, extensions MEDIUMINT NOT NULL,
   cell TEXT, village TEXT, township TEXT, grid_version MEDIUMINT,
   boundary_distance_m REAL, near_boundary BOOLEAN NOT NULL, route_department TEXT,
-  route_person TEXT, route_fallback BOOLEAN NOT NULL);
+  route_person TEXT, route_fallback BOOLEAN NOT NULL, note TEXT);
 CREATE INDEX IF NOT EXISTS loop_incidents_cell ON loop_incidents (cell);
 CREATE TABLE IF NOT EXISTS loop_journal (
   fid INTEGER PRIMARY KEY, incident INTEGER NOT NULL, from_state TEXT NOT NULL,
@@ -71,7 +71,7 @@ constexpr const char* incident_columns =
     "fid, geom, category, reporter, urban, reported_at, state, supervised, updated_at, "
     "step_started, due, due_unit, late, closed_at, department, person, returns, reworks, "
     "extensions, cell, village, township, grid_version, boundary_distance_m, near_boundary, "
-    "route_department, route_person, route_fallback";
+    "route_department, route_person, route_fallback, note";
 
 // A GeoPackage geometry blob of a point: "GP", version 0, flags (little endian, no
 // envelope), srs_id, then the WKB point.
@@ -181,6 +181,7 @@ void bind_record(Statement& st, const IncidentRecord& r) {
     st.bind_static(26, r.route_department);
     st.bind_static(27, r.route_person);
     st.bind(28, r.route_fallback ? 1 : 0);
+    st.bind_static(29, inc.report.note);
 }
 
 IncidentRecord read_record(const Statement& st) {
@@ -214,6 +215,7 @@ IncidentRecord read_record(const Statement& st) {
     r.route_department = st.text(25);
     r.route_person = st.text(26);
     r.route_fallback = st.integer(27) != 0;
+    inc.report.note = st.text(28);
     return r;
 }
 
@@ -234,7 +236,8 @@ IncidentRecord make_record(const Report& report, const ImportContext& context) {
         r.township = cell->township_code;
     }
     const bool urban = context.options.urban_townships.count(r.township) > 0;
-    r.incident = context.loop.open({report.id, report.category, urban, report.at, report.reporter});
+    r.incident = context.loop.open(
+        {report.id, report.category, urban, report.at, report.reporter, report.note});
     if (cell) {
         const auto& category = context.loop.catalogue().category_at(report.category);
         const Route route =
@@ -427,7 +430,7 @@ ImportSummary LoopStore::import_reports(std::span<const Report> reports,
     ImportSummary summary;
     Transaction tx(db);
     auto st = db.prepare(std::string("INSERT INTO loop_incidents (") + incident_columns +
-                         ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                         ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     // Locating, routing and deadlines of the next chunk run on a second thread while this
     // one writes the current chunk: the two halves cost about the same. Everything the
     // worker touches (locator, loop, duties) is immutable and thread-safe.
@@ -596,7 +599,7 @@ void LoopStore::insert(std::span<const IncidentRecord> records, std::span<const 
     const auto& db = m_impl->db;
     Transaction tx(db);
     auto st = db.prepare(std::string("INSERT INTO loop_incidents (") + incident_columns +
-                         ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                         ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     for (const auto& r : records) {
         try {
             bind_record(st, r);

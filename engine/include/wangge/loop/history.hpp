@@ -1,6 +1,6 @@
 // Reports from files and a generated sample history of the loop.
 //
-// read_reports_csv: id,category,lon,lat,reported_at,reporter (reported_at ISO 8601 local,
+// read_reports_csv: id,category,lon,lat,reported_at[,reporter][,note] (reported_at ISO 8601 local,
 // optional offset); errors name file and line.
 //
 // generate_history: a plausible, reproducible history (same seed, same history) of the

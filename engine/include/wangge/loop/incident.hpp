@@ -85,6 +85,7 @@ struct NewIncident {
     bool urban = true; // chooses the town or countryside verification limit
     LocalTime reported_at;
     std::string reporter;
+    std::string note; // the reporter's description
     friend bool operator==(const NewIncident&, const NewIncident&) = default;
 };
 

@@ -39,6 +39,7 @@ struct Report {
     geo::Point lonlat;
     LocalTime at;
     std::string reporter;
+    std::string note; // what the reporter saw, kept with the matter
 };
 
 // A matter with where it is and who it was routed to.
