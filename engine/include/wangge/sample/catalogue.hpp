@@ -24,8 +24,4 @@ constexpr const char* jishan_county_name = "稷山县";
 // 151 villages and communities (12-digit codes), parent: their township-level unit.
 [[nodiscard]] const std::vector<AdminName>& jishan_villages();
 
-// Parses the CSV text of data/admin/ files (header line, quoted names). Exposed for tests.
-[[nodiscard]] std::vector<AdminName> parse_admin_csv(const std::string& text,
-                                                     const std::string& parent_column);
-
 } // namespace wangge::sample
