@@ -66,6 +66,15 @@ void text(cairo_t* cr, double x, double y, const std::string& s) {
     cairo_show_text(cr, s.c_str());
 }
 
+// A legend column's bold heading at (x, y); sets the entries' font and returns their top.
+double legend_heading(cairo_t* cr, double x, double y, double row, const std::string& title) {
+    font(cr, 8, true);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    text(cr, x, y + 8, title);
+    font(cr, 7.5);
+    return y + row;
+}
+
 // Breaks at spaces so that every line fits max_w (a single long word stays whole).
 std::vector<std::string> wrap(cairo_t* cr, const std::string& s, double max_w) {
     std::vector<std::string> lines;
@@ -197,12 +206,7 @@ void draw_legend(cairo_t* cr, const PrintLayout& lay, const Furniture& f) {
     const double opacity = number(p, "status_opacity", 0.45);
 
     // Column 1: cell states.
-    double cy = y;
-    font(cr, 8, true);
-    cairo_set_source_rgb(cr, 0, 0, 0);
-    text(cr, x0, cy + 8, "网格状态 Cell status");
-    cy += row;
-    font(cr, 7.5);
+    double cy = legend_heading(cr, x0, y, row, "网格状态 Cell status");
     struct Entry {
         const char* key;
         const char* label;
@@ -230,12 +234,7 @@ void draw_legend(cairo_t* cr, const PrintLayout& lay, const Furniture& f) {
 
     // Column 2: incident pins.
     const double x1 = x0 + col_w;
-    cy = y;
-    font(cr, 8, true);
-    cairo_set_source_rgb(cr, 0, 0, 0);
-    text(cr, x1, cy + 8, "事件 Incidents");
-    cy += row;
-    font(cr, 7.5);
+    cy = legend_heading(cr, x1, y, row, "事件 Incidents");
     struct PinEntry {
         const char* key;
         const char* shape;
@@ -262,12 +261,7 @@ void draw_legend(cairo_t* cr, const PrintLayout& lay, const Furniture& f) {
 
     // Column 3: boundaries.
     const double x2 = x0 + 2 * col_w;
-    cy = y;
-    font(cr, 8, true);
-    cairo_set_source_rgb(cr, 0, 0, 0);
-    text(cr, x2, cy + 8, "界线 Boundaries");
-    cy += row;
-    font(cr, 7.5);
+    cy = legend_heading(cr, x2, y, row, "界线 Boundaries");
     struct LineEntry {
         const char* key;
         const char* width_key;
