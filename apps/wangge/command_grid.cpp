@@ -55,9 +55,8 @@ std::function<std::string(const std::string&)> known_names(const store::Workspac
         for (const auto& n : *list)
             (*names)[n.code] = n.name;
     if (ws)
-        for (const auto& v : ws->versions())
-            for (const auto& u : ws->grid(v.id).units)
-                if (!u.name.empty()) (*names)[u.code] = u.name;
+        for (auto& [code, name] : ws->unit_names())
+            (*names)[code] = std::move(name);
     return [names](const std::string& code) {
         auto it = names->find(code);
         return it == names->end() ? std::string() : it->second;

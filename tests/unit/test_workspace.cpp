@@ -58,6 +58,9 @@ TEST(Workspace, VersionsAreKeptAndOneIsCurrent) {
     EXPECT_EQ(ws.grid(1).cells, two_cells().cells);
     EXPECT_EQ(ws.grid().cells, two_cells(0.5).cells);
     EXPECT_EQ(ws.grid(1).units.at(0).name, "东北街村委会");
+    const auto names = ws.unit_names();
+    ASSERT_EQ(names.size(), 1u);
+    EXPECT_EQ(names.at("140824100200"), "东北街村委会");
     ws.set_current(1);
     EXPECT_EQ(ws.current_version(), 1);
     EXPECT_THROW(ws.set_current(7), InputError);

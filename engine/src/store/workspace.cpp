@@ -358,6 +358,20 @@ grid::Grid Workspace::grid(std::optional<int> version) const {
     return g;
 }
 
+std::map<std::string, std::string> Workspace::unit_names() const {
+    OGRLayerH layer = m_ds.layer("admin_units");
+    const int i_code = geo::field_index(layer, "code"), i_name = geo::field_index(layer, "name");
+    const char* ignored[] = {"OGR_GEOMETRY", nullptr};
+    OGR_L_SetIgnoredFields(layer, ignored);
+    std::map<std::string, std::string> names;
+    // Rows come in insertion order, so a later version's name replaces an earlier one.
+    for_each_feature(layer, "", [&](OGRFeatureH f) {
+        if (auto name = get_string(f, i_name); !name.empty()) names[get_string(f, i_code)] = name;
+    });
+    OGR_L_SetIgnoredFields(layer, nullptr);
+    return names;
+}
+
 std::string Workspace::metric_crs() const {
     if (auto m = meta("metric_crs")) return *m;
     if (const auto cur = current_version()) {

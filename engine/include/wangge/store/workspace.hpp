@@ -13,6 +13,7 @@
 #include "wangge/geo/gdal.hpp"
 #include "wangge/grid/grid.hpp"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,6 +72,8 @@ class Workspace {
     // The grid of a version (the current one when nullopt). Throws InputError if none.
     [[nodiscard]] grid::Grid grid(std::optional<int> version = std::nullopt) const;
     [[nodiscard]] int resolve_version(std::optional<int> version) const;
+    // The names of every unit of every version by code (the newest wins); geometry is not read.
+    [[nodiscard]] std::map<std::string, std::string> unit_names() const;
 
     // The projected CRS areas and lengths are measured in (wangge_meta "metric_crs"); chosen
     // from the data at the first import unless set.
