@@ -15,6 +15,7 @@
 #pragma GCC diagnostic ignored "-Wold-style-cast"
 #pragma GCC diagnostic ignored "-Wpedantic"
 #pragma GCC diagnostic ignored "-Wunused-parameter"
+#include <mapnik/font_engine_freetype.hpp>
 #include <mapnik/load_map.hpp>
 #include <mapnik/map.hpp>
 #include <mapnik/save_map.hpp>
@@ -89,6 +90,17 @@ std::string unit_file(grid::UnitLevel level) {
     return "units.geojson";
 }
 
+// The folder of the style's label font: Mapnik reads a map's font-directory without looking
+// into subfolders, so the system's font root would register nothing.
+std::string font_directory(const mapnik::Map& map) {
+    const auto& files = mapnik::freetype_engine::get_mapping();
+    for (const auto& [name, set] : map.fontsets())
+        for (const auto& face : set.get_face_names())
+            if (const auto it = files.find(face); it != files.end())
+                return fs::path(it->second.second).parent_path().string();
+    return WANGGE_MAPNIK_FONTS;
+}
+
 void replace_all(std::string& s, const std::string& from, const std::string& to) {
     for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
         s.replace(at, from.size(), to);
@@ -112,12 +124,19 @@ StyleFiles write_style(const render::MapData& data, const render::RenderStatus& 
     } catch (const std::exception& e) {
         throw InputError(std::string("broken style: ") + e.what(), {.file = src.string()});
     }
-    map.set_font_directory(WANGGE_MAPNIK_FONTS);
+    map.set_font_directory(font_directory(map));
+    // Tools that draw "the whole map" (mapnik-render) zoom to this: the county, as
+    // render::area_of_all frames it.
+    const auto all = render::area_of_all(data).box_3857;
+    map.set_maximum_extent({all.minx, all.miny, all.maxx, all.maxy});
     std::string xml = mapnik::save_map_to_string(map, false);
     // Marker files were resolved to the style folder: point them at the copy beside the XML.
     const std::string abs_style = fs::absolute(style_dir).lexically_normal().string();
     replace_all(xml, abs_style + "/markers/", "markers/");
     replace_all(xml, style_dir + "/markers/", "markers/");
+    // The style's own folder is no base for the copy.
+    replace_all(xml, " base=\"" + abs_style + "\"", "");
+    replace_all(xml, " base=\"" + style_dir + "\"", "");
     fs::create_directories(out / "markers", ec);
     for (const auto& e : fs::directory_iterator(fs::path(style_dir) / "markers"))
         fs::copy_file(e.path(), out / "markers" / e.path().filename(),
