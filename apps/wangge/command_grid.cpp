@@ -1,6 +1,7 @@
 // wangge grid import|info|export|versions
 #include "commands.hpp"
 #include "output.hpp"
+#include "wangge/base/output_file.hpp"
 #include "wangge/error.hpp"
 #include "wangge/grid/import.hpp"
 #include "wangge/grid/validate.hpp"
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 namespace wangge::app {
 
@@ -69,12 +71,13 @@ void run_import(const ImportArgs& a) {
     const bool existed = fs::exists(a.workspace);
     // A new workspace is built under a temporary name and moved into place only when the
     // import succeeded, so a failed import never leaves a half-made file.
-    const std::string target = existed ? a.workspace : a.workspace + ".partial.gpkg";
-    if (!existed) fs::remove(target);
+    std::optional<base::OutputFile> created;
+    if (!existed) created.emplace(base::OutputFile::file(a.workspace, ".partial.gpkg"));
+    const std::string target = existed ? a.workspace : created->path().string();
     nlohmann::ordered_json summary;
     int id = 0;
     grid::ValidationReport report;
-    try {
+    {
         auto ws = existed ? store::Workspace::open(target, true) : store::Workspace::create(target);
         grid::derive_units(g, known_names(existed ? &ws : nullptr));
         report = validate_for_import(g, a, ws);
@@ -84,11 +87,8 @@ void run_import(const ImportArgs& a) {
                              .validation_report = report.to_json()};
         id = ws.add_version(nv);
         summary = grid_summary(ws, id);
-    } catch (...) {
-        if (!existed) fs::remove(target);
-        throw;
     }
-    if (!existed) fs::rename(target, a.workspace);
+    if (created) created->commit();
     summary["workspace"] = a.workspace;
     std::cout << "imported " << summary["cells"].get<std::size_t>() << " cells from " << a.source
               << " as grid version " << id << "\n";

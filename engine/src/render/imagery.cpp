@@ -1,6 +1,7 @@
 // Imagery import: GDALWarp to EPSG:3857 into a virtual raster, then one COG copy.
 #include "wangge/render/imagery.hpp"
 
+#include "wangge/base/output_file.hpp"
 #include "wangge/error.hpp"
 #include "wangge/geo/gdal.hpp"
 #include "wangge/store/workspace.hpp"
@@ -102,19 +103,15 @@ ImportedImagery warp_to_web_mercator(const std::string& source, const std::strin
     copts.AddString("OVERVIEWS=AUTO");
     copts.AddString("RESAMPLING=AVERAGE");
     copts.AddString("BLOCKSIZE=256");
-    const fs::path tmp = target + ".partial.tif";
-    fs::remove(tmp);
+    auto output = base::OutputFile::file(target, ".partial.tif");
     {
-        DatasetPtr out{
-            GDALCreateCopy(cog, tmp.c_str(), warped.get(), FALSE, copts.List(), nullptr, nullptr)};
+        DatasetPtr out{GDALCreateCopy(cog, output.path().c_str(), warped.get(), FALSE, copts.List(),
+                                      nullptr, nullptr)};
         if (!out)
             throw InputError("cannot write the reprojected raster: " + capture.last(),
                              {.file = target});
     }
-    std::error_code ec;
-    fs::rename(tmp, target, ec);
-    if (ec)
-        throw StoreError("cannot move the raster into place: " + ec.message(), {.file = target});
+    output.commit();
 
     ImportedImagery info;
     info.path = target;
