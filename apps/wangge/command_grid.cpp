@@ -1,6 +1,7 @@
 // wangge grid import|info|export|versions
 #include "commands.hpp"
 #include "output.hpp"
+#include "wangge/base/output_file.hpp"
 #include "wangge/error.hpp"
 #include "wangge/grid/import.hpp"
 #include "wangge/grid/validate.hpp"
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <unistd.h>
 
 namespace wangge::app {
@@ -99,8 +101,11 @@ void run_import(const ImportArgs& a) {
     // The temporary name carries the process id: files left by a killed import (the
     // database and its journal) are removed here once their process is gone.
     if (!existed) remove_stale_partials(a.workspace);
-    const std::string target =
-        existed ? a.workspace : a.workspace + ".partial-" + std::to_string(::getpid()) + ".gpkg";
+    std::optional<base::OutputFile> created;
+    if (!existed)
+        created.emplace(base::OutputFile::file(a.workspace,
+                                               ".partial-" + std::to_string(::getpid()) + ".gpkg"));
+    const std::string target = existed ? a.workspace : created->path().string();
     nlohmann::ordered_json summary;
     int id = 0;
     grid::ValidationReport report;
@@ -115,12 +120,13 @@ void run_import(const ImportArgs& a) {
         id = ws.add_version(nv);
         summary = grid_summary(ws, id);
     } catch (...) {
-        if (!existed)
-            for (const char* suffix : {"", "-journal", "-wal", "-shm"})
+        // OutputFile removes the database itself; SQLite may leave its journal files.
+        if (created)
+            for (const char* suffix : {"-journal", "-wal", "-shm"})
                 fs::remove(target + suffix);
         throw;
     }
-    if (!existed) fs::rename(target, a.workspace);
+    if (created) created->commit();
     summary["workspace"] = a.workspace;
     std::cout << "imported " << summary["cells"].get<std::size_t>() << " cells from " << a.source
               << " as grid version " << id << "\n";

@@ -1,6 +1,7 @@
 // Imagery import: GDALWarp to EPSG:3857 into a virtual raster, then one COG copy.
 #include "wangge/render/imagery.hpp"
 
+#include "wangge/base/output_file.hpp"
 #include "wangge/error.hpp"
 #include "wangge/geo/gdal.hpp"
 #include "wangge/geo/proj.hpp"
@@ -117,15 +118,6 @@ void check_vrt_sources(GDALDatasetH ds, const std::string& source) {
     }
 }
 
-// Removes a staged output unless it was moved into place.
-struct StagedFile {
-    fs::path path;
-    ~StagedFile() {
-        std::error_code ec;
-        if (!path.empty()) fs::remove(path, ec);
-    }
-};
-
 } // namespace
 
 ImportedImagery warp_to_web_mercator(const std::string& source, const std::string& target,
@@ -183,20 +175,15 @@ ImportedImagery warp_to_web_mercator(const std::string& source, const std::strin
     copts.AddString("OVERVIEWS=AUTO");
     copts.AddString("RESAMPLING=AVERAGE");
     copts.AddString("BLOCKSIZE=256");
-    StagedFile tmp{target + ".partial.tif"};
-    fs::remove(tmp.path);
+    auto output = base::OutputFile::file(target, ".partial.tif");
     {
-        DatasetPtr out{GDALCreateCopy(cog, tmp.path.c_str(), warped.get(), FALSE, copts.List(),
+        DatasetPtr out{GDALCreateCopy(cog, output.path().c_str(), warped.get(), FALSE, copts.List(),
                                       nullptr, nullptr)};
         if (!out)
             throw InputError("cannot write the reprojected raster: " + capture.last(),
                              {.file = target});
     }
-    std::error_code ec;
-    fs::rename(tmp.path, target, ec);
-    if (ec)
-        throw StoreError("cannot move the raster into place: " + ec.message(), {.file = target});
-    tmp.path.clear();
+    output.commit();
     info.compression = compression;
     return info;
 }

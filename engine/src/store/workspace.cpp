@@ -1,5 +1,6 @@
 #include "wangge/store/workspace.hpp"
 
+#include "wangge/base/output_file.hpp"
 #include "wangge/error.hpp"
 #include "wangge/geo/proj.hpp"
 
@@ -433,17 +434,13 @@ std::vector<ImageryInfo> Workspace::imagery() const {
 
 void export_grid(const Grid& g, const std::string& out_path, int version) {
     const std::string driver = geo::Dataset::vector_driver_for(out_path);
-    if (fs::exists(out_path))
-        throw InputError("output exists; remove it first", ErrorContext{.file = out_path});
     // Written into a private folder first, then moved into place file by file (a Shapefile is
     // several files), so a failure never leaves a half-written output behind.
-    const fs::path staging = fs::path(out_path).string() + ".partial.d";
-    const std::string tmp = (staging / fs::path(out_path).filename()).string();
-    fs::remove_all(staging);
-    fs::create_directories(staging);
+    auto output = base::OutputFile::files(out_path);
+    const std::string tmp = output.path().string();
     std::vector<std::string> layer_opts;
     if (driver == "GeoJSON") layer_opts = {"SIGNIFICANT_FIGURES=17", "WRITE_NAME=NO"};
-    try {
+    {
         auto ds = geo::Dataset::create_vector(tmp, driver);
         geo::SpatialRef wgs84 = geo::SpatialRef::from_user_input("EPSG:4326");
         geo::GdalErrorCapture capture;
@@ -479,15 +476,8 @@ void export_grid(const Grid& g, const std::string& out_path, int version) {
         }
         if (transactional) GDALDatasetCommitTransaction(ds.get());
         ds.close();
-        const fs::path dest_dir = fs::path(out_path).parent_path();
-        for (const auto& entry : fs::directory_iterator(staging))
-            fs::rename(entry.path(), dest_dir / entry.path().filename());
-        fs::remove_all(staging);
-    } catch (...) {
-        std::error_code ec;
-        fs::remove_all(staging, ec);
-        throw;
     }
+    output.commit();
 }
 
 } // namespace wangge::store
