@@ -377,9 +377,15 @@ class ServeReadOnly(unittest.TestCase):
     def test_read_only_and_sigterm(self):
         d = support.fresh_dir("serve_readonly")
         ws = support.make_workspace(d)
-        srv = support.Server(ws, d, token=False)
+        cache = os.path.join(d, "tile-cache")
+        srv = support.Server(ws, d, token=False, extra=("--cache-dir", cache))
         try:
             self.assertFalse(srv.get_json("/api/health")["writable"])
+            # Imagery tiles are kept on disk under --cache-dir, byte for byte as served.
+            status, _, jpg = srv.request("GET", "/tiles/imagery/14/13241/6517.jpg")
+            self.assertEqual(status, 200)
+            with open(os.path.join(cache, "imagery", "14", "13241", "6517.jpg"), "rb") as f:
+                self.assertEqual(f.read(), jpg)
             status, _, out = srv.request("POST", "/api/matters", {"category": "0101", "lon": 110.956, "lat": 35.626}, token=TOKEN)
             self.assertEqual(status, 403)
             self.assertEqual(srv.request("POST", "/api/matters/101/advance", {"to": "filed"}, token=TOKEN)[0], 403)

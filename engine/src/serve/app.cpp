@@ -951,6 +951,7 @@ void App::publish(const Change& change) {
         for (const auto& t : m_tiles->expire(change))
             tiles.push_back(t);
     m_hub.publish("change", json{{"version", after.version},
+                                 {"build_ms", std::round(change.build_ms * 10) / 10},
                                  {"at", loop::format_time(after.at)},
                                  {"cells", std::move(cells)},
                                  {"matters", std::move(matters_json)},

@@ -26,9 +26,35 @@ struct Live::Watch {
     }
 };
 
+namespace {
+
+// Sets the file's journal mode on a short-lived connection of its own and returns the one
+// it had ("" when the file cannot be opened for writing). In WAL mode a reader (the server
+// rebuilding its snapshot) never blocks a writer (a report through the API or the command
+// line), which a rollback journal does for as long as the read lasts. Failure only costs
+// that concurrency, so it is not an error.
+std::string set_journal_mode(const std::string& path, const std::string& mode) {
+    sqlite3* db = nullptr;
+    std::string before;
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 5000);
+        const auto remember = [](void* out, int, char** values, char**) {
+            if (values[0]) *static_cast<std::string*>(out) = values[0];
+            return 0;
+        };
+        sqlite3_exec(db, "PRAGMA journal_mode", remember, &before, nullptr);
+        if (before != mode)
+            sqlite3_exec(db, ("PRAGMA journal_mode=" + mode).c_str(), nullptr, nullptr, nullptr);
+    }
+    sqlite3_close_v2(db);
+    return before;
+}
+
+} // namespace
+
 Live::Live(const std::string& workspace, ServerClock clock, int interval_ms)
-    : m_path(workspace), m_clock(clock), m_interval_ms(interval_ms),
-      m_session(loop::Session::open(workspace)),
+    : m_path(workspace), m_journal_mode(set_journal_mode(workspace, "wal")), m_clock(clock),
+      m_interval_ms(interval_ms), m_session(loop::Session::open(workspace)),
       m_workspace(std::make_unique<store::Workspace>(store::Workspace::open(workspace))),
       m_watch(std::make_unique<Watch>()) {
     if (m_session->grid().cells.empty())
@@ -44,6 +70,12 @@ Live::Live(const std::string& workspace, ServerClock clock, int interval_ms)
 
 Live::~Live() {
     stop();
+    // Leave the file in the rollback-journal mode GeoPackage readers expect, once our own
+    // connections are closed.
+    m_session.reset();
+    m_workspace.reset();
+    m_watch.reset();
+    if (!m_journal_mode.empty()) set_journal_mode(m_path, m_journal_mode);
 }
 
 std::int64_t Live::data_version() const {
@@ -156,8 +188,12 @@ void Live::watch() {
             seen = v;
             minute = t;
             auto before = snapshot();
+            const auto t0 = std::chrono::steady_clock::now();
             auto after = build(before->version + 1);
             auto change = diff(before, after);
+            change.build_ms =
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                    .count();
             if (change.empty() && after->records.size() == before->records.size()) {
                 // Nothing visible changed: keep the version (tile caches stay valid).
                 auto same = std::make_shared<Snapshot>(*after);

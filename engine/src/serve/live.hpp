@@ -55,6 +55,7 @@ struct Change {
     std::shared_ptr<const Snapshot> after;
     std::set<std::string> cells;    // cells whose status changed
     std::set<std::int64_t> matters; // matters added, moved or whose status changed
+    double build_ms = 0;            // time to rebuild the snapshot (for operators, benches)
     [[nodiscard]] bool empty() const noexcept { return cells.empty() && matters.empty(); }
 };
 
@@ -97,6 +98,7 @@ class Live {
     [[nodiscard]] std::int64_t data_version() const;
 
     std::string m_path;
+    std::string m_journal_mode; // the file's own, restored at the end
     ServerClock m_clock;
     int m_interval_ms;
     std::unique_ptr<loop::Session> m_session;
