@@ -4,6 +4,7 @@
 #include "wangge/redraw/diff.hpp"
 #include "wangge/redraw/draft.hpp"
 #include "wangge/redraw/publish.hpp"
+#include "wangge/render/renderer.hpp"
 #include "wangge/store/workspace.hpp"
 
 #include <cstdlib>
@@ -54,6 +55,46 @@ void write_text(const std::string& path, const std::string& text) {
     if (!out) throw InputError("cannot write", {.file = path});
     out << text;
     if (!out) throw InputError("cannot write", {.file = path});
+}
+
+// The diff map through the redraw-diff style: new cells solid (changed ones highlighted) over
+// the imagery, old cell boundaries dashed. The old cells travel as the grid's village units,
+// which the style draws as the dashed layer.
+void render_diff(const std::string& workspace, const redraw::Diff& d, const grid::Grid& old_grid,
+                 const grid::Grid& new_grid, const std::string& out) {
+    const auto ws = store::Workspace::open(workspace);
+    const auto base = render::MapData::load(ws, d.to_version);
+    grid::Grid g;
+    g.cells = new_grid.cells;
+    for (const auto& c : old_grid.cells)
+        g.units.push_back({grid::UnitLevel::village, c.code, c.name, "", c.geometry});
+    render::RenderStatus status;
+    geo::Box box; // lon/lat of everything that changed
+    for (const auto& c : d.changes) {
+        for (const auto& code : c.new_cells)
+            if (const auto* cell = new_grid.find_cell(code)) {
+                status.cells[code] = render::CellState::warning;
+                box.expand(geo::bounds(cell->geometry));
+            }
+        for (const auto& code : c.old_cells)
+            if (const auto* cell = old_grid.find_cell(code))
+                box.expand(geo::bounds(cell->geometry));
+    }
+    if (!box.valid()) box = new_grid.bounds();
+    // Some context around the change: three times its size.
+    const double w = box.maxx - box.minx, h = box.maxy - box.miny;
+    const geo::Box lonlat{box.minx - w, box.miny - h, box.maxx + w, box.maxy + h};
+    auto data = render::MapData::from_grid(std::move(g), base->imagery(), base->generated_notice());
+    render::Renderer renderer(data, {.dir = "", .name = "redraw-diff"});
+    const auto area = render::area_of_lonlat(lonlat);
+    const std::string ext = std::filesystem::path(out).extension().string();
+    if (ext == ".pdf" || ext == ".svg")
+        renderer.render_print({area.box_3857, "grid redraw: version " +
+                                                  std::to_string(d.from_version) + " -> " +
+                                                  std::to_string(d.to_version)},
+                              {}, status, out);
+    else
+        renderer.render_to_file(area.box_3857, 1600, 1200, status, out);
 }
 
 struct EditArgs {
@@ -159,6 +200,9 @@ void register_redraw(CLI::App& grid) {
     diff->add_option("--to", fa->to, "New version or 'draft' (default: the newest draft)");
     diff->add_flag("--json", fa->json, "Print JSON");
     diff->add_option("--geojson", fa->geojson, "Write old and new cells with their change kind");
+    diff->add_option("--render", fa->render,
+                     "Draw the diff map (PNG, or PDF/SVG print map): old boundaries dashed, new "
+                     "solid, changed cells highlighted");
     diff->callback([fa] {
         const auto ws = store::Workspace::open(fa->workspace);
         int to = 0;
@@ -182,6 +226,7 @@ void register_redraw(CLI::App& grid) {
         redraw::add_loop_effects(d, fa->workspace, new_grid);
         if (!fa->geojson.empty())
             write_text(fa->geojson, redraw::to_geojson(d, old_grid, new_grid));
+        if (!fa->render.empty()) render_diff(fa->workspace, d, old_grid, new_grid, fa->render);
         if (fa->json)
             std::cout << redraw::to_json(d) << "\n";
         else

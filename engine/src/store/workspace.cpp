@@ -102,13 +102,12 @@ std::string quote_sql(const std::string& s) {
 }
 
 // Appends rows of units and cells tagged with a version (inside the caller's transaction).
-void write_unit_rows(const geo::Dataset& ds, const std::vector<grid::AdminUnit>& units,
-                     int version) {
+void write_unit_rows(const geo::Dataset& ds, const std::vector<AdminUnit>& units, int version) {
     OGRLayerH layer = ds.layer("admin_units");
     for (const auto& u : units) {
         geo::FeaturePtr f{OGR_F_Create(OGR_L_GetLayerDefn(layer))};
         OGR_F_SetFieldInteger(f.get(), geo::field_index(layer, "version"), version);
-        set_string(f.get(), layer, "level", std::string(grid::to_string(u.level)));
+        set_string(f.get(), layer, "level", std::string(to_string(u.level)));
         set_string(f.get(), layer, "code", u.code);
         set_string(f.get(), layer, "name", u.name);
         set_string(f.get(), layer, "parent_code", u.parent_code);
@@ -118,7 +117,7 @@ void write_unit_rows(const geo::Dataset& ds, const std::vector<grid::AdminUnit>&
     }
 }
 
-void write_cell_rows(const geo::Dataset& ds, const std::vector<grid::Cell>& cells, int version) {
+void write_cell_rows(const geo::Dataset& ds, const std::vector<Cell>& cells, int version) {
     OGRLayerH layer = ds.layer("cells");
     const int i_version = geo::field_index(layer, "version");
     const int i_households = geo::field_index(layer, "households");
@@ -400,10 +399,10 @@ void Workspace::set_current(int version) {
     set_meta("current_version", std::to_string(version));
 }
 
-grid::Grid Workspace::grid(std::optional<int> version) const {
+Grid Workspace::grid(std::optional<int> version) const {
     const int v = resolve_version(version);
     const std::string filter = "version = " + std::to_string(v);
-    grid::Grid g;
+    Grid g;
     {
         OGRLayerH layer = m_ds.layer("admin_units");
         const int i_level = geo::field_index(layer, "level"),
@@ -411,8 +410,8 @@ grid::Grid Workspace::grid(std::optional<int> version) const {
                   i_name = geo::field_index(layer, "name"),
                   i_parent = geo::field_index(layer, "parent_code");
         for_each_feature(layer, filter, [&](OGRFeatureH f) {
-            grid::AdminUnit u;
-            u.level = grid::unit_level_from(get_string(f, i_level));
+            AdminUnit u;
+            u.level = unit_level_from(get_string(f, i_level));
             u.code = get_string(f, i_code);
             u.name = get_string(f, i_name);
             u.parent_code = get_string(f, i_parent);
@@ -431,7 +430,7 @@ grid::Grid Workspace::grid(std::optional<int> version) const {
                   i_households = geo::field_index(layer, "households"),
                   i_population = geo::field_index(layer, "population");
         for_each_feature(layer, filter, [&](OGRFeatureH f) {
-            grid::Cell c;
+            Cell c;
             c.code = get_string(f, i_code);
             c.name = get_string(f, i_name);
             c.village_code = get_string(f, i_village);
@@ -498,7 +497,7 @@ std::vector<ImageryInfo> Workspace::imagery() const {
     return out;
 }
 
-void export_grid(const grid::Grid& g, const std::string& out_path, int version) {
+void export_grid(const Grid& g, const std::string& out_path, int version) {
     const std::string driver = geo::Dataset::vector_driver_for(out_path);
     if (fs::exists(out_path))
         throw InputError("output exists; remove it first", ErrorContext{.file = out_path});

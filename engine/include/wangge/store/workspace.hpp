@@ -11,7 +11,7 @@
 #pragma once
 
 #include "wangge/geo/gdal.hpp"
-#include "wangge/grid/grid.hpp"
+#include "wangge/store/grid_values.hpp"
 
 #include <map>
 #include <optional>
@@ -38,7 +38,7 @@ struct VersionInfo {
 };
 
 struct NewVersion {
-    grid::Grid grid;
+    Grid grid;
     std::string note;
     std::string source;
     std::string validation_report;
@@ -50,10 +50,10 @@ struct NewVersion {
 // The rows of a draft that one edit changes (redraw/): cells and units are replaced by code.
 struct DraftUpdate {
     std::vector<std::string> removed_cells; // codes whose rows go
-    std::vector<grid::Cell> cells;          // new or changed cells (same code: replaced)
+    std::vector<Cell> cells;                // new or changed cells (same code: replaced)
     std::vector<std::string> removed_units;
-    std::vector<grid::AdminUnit> units; // new or changed units (same code: replaced)
-    std::string validation_report;      // the draft's report after the edit (JSON)
+    std::vector<AdminUnit> units;  // new or changed units (same code: replaced)
+    std::string validation_report; // the draft's report after the edit (JSON)
 };
 
 struct ImageryInfo {
@@ -100,7 +100,7 @@ class Workspace {
     [[nodiscard]] std::vector<VersionInfo> versions() const;
     [[nodiscard]] VersionInfo version(int id) const;
     // The grid of a version (the current one when nullopt). Throws InputError if none.
-    [[nodiscard]] grid::Grid grid(std::optional<int> version = std::nullopt) const;
+    [[nodiscard]] Grid grid(std::optional<int> version = std::nullopt) const;
     [[nodiscard]] int resolve_version(std::optional<int> version) const;
     // The names of every unit of every version by code (the newest wins); geometry is not read.
     [[nodiscard]] std::map<std::string, std::string> unit_names() const;
@@ -124,6 +124,6 @@ class Workspace {
 
 // Writes the cells of a grid to any OGR format chosen by the file extension (with the
 // admin units as a second layer where the format has layers).
-void export_grid(const grid::Grid& grid, const std::string& out_path, int version);
+void export_grid(const Grid& grid, const std::string& out_path, int version);
 
 } // namespace wangge::store
