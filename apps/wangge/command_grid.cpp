@@ -211,6 +211,7 @@ void register_grid(CLI::App& app) {
     });
 
     register_validate(*grid);
+    register_redraw(*grid);
 
     // ---- versions
     auto ve_ws = std::make_shared<std::string>();
@@ -228,10 +229,17 @@ void register_grid(CLI::App& app) {
                                      {"note", v.note},
                                      {"source", v.source}};
             j["parent"] = v.parent ? nlohmann::ordered_json(*v.parent) : nlohmann::ordered_json();
+            j["state"] = v.state.empty() ? "published" : v.state;
+            j["effective_from"] = v.effective_from;
+            j["published_at"] = v.published_at;
+            j["author"] = v.author;
             arr.push_back(j);
             if (!*ve_json)
                 std::cout << (v.current ? "* " : "  ") << v.id << "  " << v.created_at << "  "
-                          << v.source << (v.note.empty() ? "" : "  (" + v.note + ")") << "\n";
+                          << v.source << (v.note.empty() ? "" : "  (" + v.note + ")")
+                          << (v.draft() ? "  [draft]" : "")
+                          << (v.effective_from.empty() ? "" : "  effective " + v.effective_from)
+                          << (v.author.empty() ? "" : "  by " + v.author) << "\n";
         }
         if (*ve_json) std::cout << arr.dump(2) << "\n";
     });

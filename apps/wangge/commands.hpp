@@ -15,6 +15,8 @@ enum ExitCode : int { ok = 0, defects_found = 1, failed = 2 };
 void register_grid(CLI::App& app);
 void register_sample(CLI::App& app);
 void register_validate(CLI::App& grid_command); // adds "validate" under "grid"
+// adds draft, split, merge, recode, diff, publish under "grid" (command_redraw.cpp)
+void register_redraw(CLI::App& grid_command);
 void register_assign(CLI::App& app);
 void register_render(CLI::App& app);
 void register_imagery(CLI::App& app);
