@@ -4,7 +4,9 @@
 #include "wangge/render/renderer.hpp"
 #include "wangge/store/workspace.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -29,7 +31,8 @@ struct RenderArgs {
     bool landscape = false;
     bool portrait = false;
     bool legend = false;
-    bool size_given = false;
+    bool width_given = false;
+    bool height_given = false;
     std::string maker;
     std::string imagery;
     std::string at;
@@ -108,7 +111,14 @@ void run_render(const RenderArgs& a) {
     // The image follows the area's shape unless a size is given (the longer side 1024 px, or
     // the one side given).
     int width = a.width, height = a.height;
-    if (!a.size_given) std::tie(width, height) = render::fitted_size(area, 1024);
+    const double aspect = (area.box_3857.maxx - area.box_3857.minx) /
+                          std::max(1e-9, area.box_3857.maxy - area.box_3857.miny);
+    if (!a.width_given && !a.height_given)
+        std::tie(width, height) = render::fitted_size(area, 1024);
+    else if (!a.height_given)
+        height = std::clamp(static_cast<int>(std::lround(width / aspect)), 1, 16384);
+    else if (!a.width_given)
+        width = std::clamp(static_cast<int>(std::lround(height * aspect)), 1, 16384);
     renderer.set_focus(area.focus);
     const auto t =
         a.legend ? renderer.render_to_file_with_legend(area.box_3857, width, height, status, a.out,
@@ -162,8 +172,9 @@ void register_render(CLI::App& app) {
     r->add_option("--format", a->format, "png, png8, jpeg, webp (default: by extension)");
     r->add_option("--version", a->version, "Grid version (default: current)");
     r->callback([a, width, height] {
-        // Only --width: the height from the area's shape is not wanted; both or neither.
-        a->size_given = width->count() > 0 || height->count() > 0;
+        // A side not given follows from the area's shape.
+        a->width_given = width->count() > 0;
+        a->height_given = height->count() > 0;
         run_render(*a);
     });
 }

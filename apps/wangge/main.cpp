@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
     wangge::app::register_incidents(app);
     wangge::app::register_stats(app);
     wangge::app::register_duties(app);
+    wangge::app::register_tiles(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -1,6 +1,7 @@
 #include "output.hpp"
 
 #include "wangge/geo/proj.hpp"
+#include "wangge/grid/grid.hpp"
 
 #include <cstdio>
 #include <string>

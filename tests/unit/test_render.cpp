@@ -271,7 +271,8 @@ TEST(RenderGolden, ImageryLandsat) {
 TEST(RenderGolden, SatelliteOverlayWholeGrid) {
     auto data = bahamas_data();
     render::Renderer r(data, style("satellite-overlay"));
-    const auto img = r.render(render::area_of_all(*data).box_3857, 384, 288, bahamas_status());
+    // About 1:110,000, 31 m a pixel: the 300 m image enlarged 10x, under the 12x limit.
+    const auto img = r.render(render::area_of_all(*data, 0.5).box_3857, 384, 288, bahamas_status());
     EXPECT_EQ(compare_golden(img, "satellite-overlay-grid"), "");
 }
 
@@ -279,7 +280,8 @@ TEST(RenderGolden, SatelliteOverlayOneCell) {
     auto data = bahamas_data();
     render::Renderer r(data, style("satellite-overlay"));
     const auto area = render::area_of_cell(*data, "14082410020002");
-    // About 1:24,000: the cell's name and code are shown.
+    // About 1:24,000: the cell's name and code are shown; the 300 m image would be enlarged
+    // 60x, beyond the over-zoom limit, so it is left out.
     const auto img = r.render(area.box_3857, 512, 512, bahamas_status());
     EXPECT_EQ(compare_golden(img, "satellite-overlay-cell"), "");
 }
@@ -897,4 +899,43 @@ TEST(RenderPrint, TownshipPrintLabelsAreSearchable) {
         EXPECT_NE(text.find(c.name), std::string::npos) << c.name << " not found in\n" << text;
     // U+2E80-U+2FDF in UTF-8: E2 BA 80 - E2 BF 9F.
     EXPECT_FALSE(std::regex_search(text, std::regex("\xE2[\xBA-\xBF]"))) << text;
+}
+
+// ---- Imagery in prints ----------------------------------------------------------------------
+
+// A one-cell A4 print embeds the imagery once, as JPEG, at the resolution the image has (30 m
+// here: about 75 px across the page, not the 1,100 px of 150 dpi). The page was 3.2 MB with
+// the imagery embedded losslessly at print dpi; now the imagery is about 10 kB and most of
+// the file is the label font (Noto Sans CJK's subset keeps its subroutines, about 0.9 MB).
+// Closer than the over-zoom limit the imagery is left out and the credits say so.
+TEST(RenderPrint, OneCellPrintEmbedsImageryAsJpegAtItsResolution) {
+    const auto dir = test::temp_dir();
+    auto g = sample::generate_jishan_grid({});
+    const std::string tif = (dir / "imagery.tif").string();
+    sample::write_jishan_imagery(g, tif, {.imagery_resolution_m = 30});
+    auto data = render::MapData::from_grid(std::move(g), render::ImageryLayer{tif, "test", true},
+                                           "generated");
+    render::Renderer r(data, style("satellite-overlay"));
+    const std::string pdf = (dir / "cell.pdf").string();
+    r.render_print(render::area_of_cell(*data, "14082410320001"), {}, jishan().status, pdf);
+    const auto size = fs::file_size(pdf);
+    std::cout << "one-cell A4 print: " << size << " bytes\n";
+    EXPECT_LT(size, 1536u * 1024);
+    int rc = 0;
+    const std::string images = run("pdfimages -list '" + pdf + "'", &rc);
+    ASSERT_EQ(rc, 0) << images;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(
+        images, m, std::regex(R"(\n +1 +\d+ +image +(\d+) +(\d+) +rgb +3 +8 +jpeg .* (\d+)B )")))
+        << images;
+    EXPECT_LT(std::stoi(m[1].str()), 300) << images; // the image's own pixels, not 1,100
+    EXPECT_LT(std::stoi(m[3].str()), 100 * 1024) << images;
+    EXPECT_EQ(run("pdftotext '" + pdf + "' -").find("not drawn"), std::string::npos);
+
+    // 40 m across an A4 page: far beyond the image's 30 m pixels.
+    const auto c = render::lonlat_to_3857({110.845, 35.66});
+    const std::string close = (dir / "close.pdf").string();
+    r.render_print({{c.x - 20, c.y - 20, c.x + 20, c.y + 20}, "close", ""}, {}, {}, close);
+    EXPECT_NE(run("pdftotext '" + close + "' -").find("not drawn"), std::string::npos);
+    EXPECT_EQ(run("pdfimages -list '" + close + "'").find("jpeg"), std::string::npos);
 }

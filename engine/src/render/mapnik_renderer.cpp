@@ -2,6 +2,7 @@
 // One mapnik::Map per Renderer (per thread); datasources built from MapData.
 #include "print.hpp"
 #include "wangge/error.hpp"
+#include "wangge/geo/gdal.hpp"
 #include "wangge/render/renderer.hpp"
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <gdal.h>
 #include <iostream>
 #include <mutex>
 #include <numbers>
@@ -354,6 +356,9 @@ struct Renderer::Impl {
     std::string style_file;
     std::string style_dir;
     mapnik::Map map;
+    double imagery_res = 0;             // the imagery's metres (EPSG:3857) per pixel, 0 = unknown
+    double max_magnification = 0;       // imagery_max_magnification of the style, 0 = no limit
+    bool imagery_hidden = false;        // the last draw left the imagery out (over-zoom)
     std::string focus;                  // set_focus()
     std::vector<geo::Ring> focus_rings; // its outer rings, for the print's locator inset
 
@@ -366,6 +371,20 @@ struct Renderer::Impl {
         attach("cells-overdue", cells);
         attach("cell-labels", cells);
         attach("pins", pins_datasource(status));
+    }
+    // Imagery by magnification for `m_per_px` (the map's metres per standard 0.28 mm pixel):
+    // smoothed when enlarged, overviews when reduced, left out beyond the style's limit.
+    // Styles without the two imagery styles keep their own rules.
+    void choose_imagery(double m_per_px) {
+        auto* layer = find_layer(map, "imagery");
+        imagery_hidden = false;
+        if (!layer || imagery_res <= 0 || !map.styles().count("imagery-enlarged") ||
+            !map.styles().count("imagery-reduced"))
+            return;
+        const double magnification = imagery_res / m_per_px;
+        imagery_hidden = max_magnification > 0 && magnification > max_magnification;
+        layer->set_active(!imagery_hidden);
+        layer->styles() = {magnification > 1 ? "imagery-enlarged" : "imagery-reduced"};
     }
     // The focus mask for the view about to be drawn (map size and zoom already set).
     void attach_mask() {
@@ -381,12 +400,75 @@ struct Renderer::Impl {
         map.resize(static_cast<unsigned>(width), static_cast<unsigned>(height));
         map.zoom_to_box({box.minx, box.miny, box.maxx, box.maxy});
         attach_mask();
+        choose_imagery(map.scale());
         mapnik::image_rgba8 img(width, height);
         mapnik::agg_renderer<mapnik::image_rgba8> ren(map, img);
         ren.apply();
         return img;
     }
 };
+
+namespace {
+
+// An image surface for cairo that carries its JPEG encoding, which PDF surfaces embed as is.
+struct JpegImage {
+    std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> surface{
+        nullptr, &cairo_surface_destroy};
+    int width = 0;
+    int height = 0;
+};
+
+// The imagery layer alone over `ext`, at the imagery's own resolution (at most max_w x
+// max_h), JPEG-encoded. Leaves the map at max_w x max_h over ext, imagery layer as it was.
+JpegImage draw_imagery_jpeg(Renderer::Impl& d, const mapnik::box2d<double>& ext, unsigned max_w,
+                            unsigned max_h) {
+    const double native_w = ext.width() / d.imagery_res;
+    const double k = std::min(1.0, native_w / max_w);
+    const auto w = static_cast<unsigned>(std::max(1L, std::lround(max_w * k)));
+    const auto h = static_cast<unsigned>(std::max(1L, std::lround(max_h * k)));
+    std::vector<std::pair<mapnik::layer*, bool>> saved;
+    for (auto& l : d.map.layers()) {
+        saved.emplace_back(&l, l.active());
+        l.set_active(l.name() == "imagery");
+    }
+    d.map.resize(w, h);
+    d.map.zoom_to_box(ext);
+    // At its own resolution the image is neither enlarged nor reduced (within rounding).
+    if (auto* l = find_layer(d.map, "imagery"); l && d.map.styles().count("imagery-enlarged"))
+        l->styles() = {k < 1 ? "imagery-reduced" : "imagery-enlarged"};
+    mapnik::image_rgba8 img(w, h);
+    {
+        mapnik::agg_renderer<mapnik::image_rgba8> ren(d.map, img);
+        ren.apply();
+    }
+    for (auto& [l, active] : saved)
+        l->set_active(active);
+    d.map.resize(max_w, max_h);
+    d.map.zoom_to_box(ext);
+
+    JpegImage out;
+    out.width = static_cast<int>(w);
+    out.height = static_cast<int>(h);
+    out.surface.reset(cairo_image_surface_create(CAIRO_FORMAT_RGB24, out.width, out.height));
+    auto* surface = out.surface.get();
+    const int stride = cairo_image_surface_get_stride(surface);
+    unsigned char* px = cairo_image_surface_get_data(surface);
+    cairo_surface_flush(surface);
+    for (unsigned y = 0; y < h; ++y)
+        for (unsigned x = 0; x < w; ++x) {
+            const std::uint32_t v = img(x, y); // 0xAABBGGRR -> 0x00RRGGBB
+            *reinterpret_cast<std::uint32_t*>(px + y * static_cast<unsigned>(stride) + x * 4) =
+                (v & 0x0000ff00u) | ((v & 0xffu) << 16) | ((v >> 16) & 0xffu);
+        }
+    cairo_surface_mark_dirty(surface);
+    auto* jpeg = new std::string(mapnik::save_to_string(img, "jpeg85"));
+    cairo_surface_set_mime_data(
+        surface, CAIRO_MIME_TYPE_JPEG, reinterpret_cast<const unsigned char*>(jpeg->data()),
+        jpeg->size(), [](void* p) { delete static_cast<std::string*>(p); }, jpeg);
+    return out;
+}
+
+} // namespace
 
 Renderer::Renderer(std::shared_ptr<const MapData> data, const StyleChoice& style)
     : m_impl(std::make_unique<Impl>()) {
@@ -451,6 +533,12 @@ Renderer::Renderer(std::shared_ptr<const MapData> data, const StyleChoice& style
             throw InputError(std::string("cannot open the imagery: ") + e.what(),
                              {.file = im->path});
         }
+        const auto ds = geo::Dataset::open_raster(im->path);
+        double gt[6] = {};
+        if (GDALGetGeoTransform(ds.get(), gt) == CE_None) d.imagery_res = std::abs(gt[1]);
+        const auto params = read_style_params(d.style_dir);
+        if (const auto it = params.find("imagery_max_magnification"); it != params.end())
+            d.max_magnification = std::stod(it->second);
     }
 }
 
@@ -686,6 +774,14 @@ void Renderer::render_print(const Area& area, const Paper& paper, const RenderSt
     const auto ext = d.map.get_current_extent();
     const double scale_factor = paper.dpi * 0.00028 / 0.0254;
     const double scale_denominator = mapnik::scale_denominator(d.map.scale(), false) * scale_factor;
+    d.choose_imagery(d.map.scale() * scale_factor);
+    // The imagery goes into the PDF as one JPEG at the resolution it really has (at most the
+    // print's): cairo would embed it losslessly at the print's dpi, blown up or not.
+    std::optional<JpegImage> imagery;
+    if (auto* il = find_layer(d.map, "imagery"); il && il->active() && d.imagery_res > 0) {
+        imagery = draw_imagery_jpeg(d, ext, map_w, map_h);
+        il->set_active(false);
+    }
 
     [[maybe_unused]] const bool searchable = detail::searchable_pdf_text();
     detail::CairoPage page(path, lay.page_w, lay.page_h);
@@ -694,13 +790,26 @@ void Renderer::render_print(const Area& area, const Paper& paper, const RenderSt
     cairo_rectangle(cr, lay.map_x, lay.map_y, lay.map_w, lay.map_h);
     cairo_clip(cr);
     cairo_translate(cr, lay.map_x, lay.map_y);
+    if (imagery) {
+        cairo_save(cr);
+        cairo_scale(cr, lay.map_w / imagery->width, lay.map_h / imagery->height);
+        cairo_set_source_surface(cr, imagery->surface.get(), 0, 0);
+        cairo_pattern_set_filter(cairo_get_source(cr), CAIRO_FILTER_GOOD);
+        cairo_paint(cr);
+        cairo_restore(cr);
+    }
     cairo_scale(cr, 1.0 / px_per_pt, 1.0 / px_per_pt);
     {
-        // Mapnik holds its own reference to our context while it draws.
+        // Mapnik holds its own reference to our context while it draws. With the imagery
+        // already down, the map's background must not cover it.
+        const auto background = d.map.background();
+        if (imagery) d.map.set_background(mapnik::color(0, 0, 0, 0));
         mapnik::cairo_ptr shared(cairo_reference(cr), [](cairo_t* c) { cairo_destroy(c); });
         mapnik::cairo_renderer<mapnik::cairo_ptr> ren(d.map, shared, scale_factor);
         ren.apply();
+        if (imagery && background) d.map.set_background(*background);
     }
+    if (auto* il = find_layer(d.map, "imagery"); il && imagery) il->set_active(true);
     cairo_restore(cr);
 
     const geo::Box view{ext.minx(), ext.miny(), ext.maxx(), ext.maxy()};
@@ -711,7 +820,11 @@ void Renderer::render_print(const Area& area, const Paper& paper, const RenderSt
     const auto centre = mercator_to_lonlat({ext.center().x, ext.center().y});
     f.metres_per_point = ext.width() / lay.map_w * std::cos(centre.y * std::numbers::pi / 180.0);
     if (const auto& im = d.data->imagery())
-        f.attribution.push_back("影像 Imagery: " + im->attribution);
+        f.attribution.push_back(
+            "影像 Imagery: " + im->attribution +
+            (d.imagery_hidden
+                 ? " — 放大超过限度，未绘制 (not drawn: enlarged beyond its resolution)"
+                 : ""));
     else
         f.attribution.push_back("影像 Imagery: none");
     if (!d.data->generated_notice().empty()) f.attribution.push_back(d.data->generated_notice());

@@ -259,7 +259,7 @@ int Workspace::add_version(const NewVersion& nv) {
         for (const auto& u : nv.grid.units) {
             geo::FeaturePtr f{OGR_F_Create(OGR_L_GetLayerDefn(layer))};
             OGR_F_SetFieldInteger(f.get(), geo::field_index(layer, "version"), id);
-            set_string(f.get(), layer, "level", std::string(grid::to_string(u.level)));
+            set_string(f.get(), layer, "level", std::string(to_string(u.level)));
             set_string(f.get(), layer, "code", u.code);
             set_string(f.get(), layer, "name", u.name);
             set_string(f.get(), layer, "parent_code", u.parent_code);
@@ -308,10 +308,10 @@ void Workspace::set_current(int version) {
     set_meta("current_version", std::to_string(version));
 }
 
-grid::Grid Workspace::grid(std::optional<int> version) const {
+Grid Workspace::grid(std::optional<int> version) const {
     const int v = resolve_version(version);
     const std::string filter = "version = " + std::to_string(v);
-    grid::Grid g;
+    Grid g;
     {
         OGRLayerH layer = m_ds.layer("admin_units");
         const int i_level = geo::field_index(layer, "level"),
@@ -319,8 +319,8 @@ grid::Grid Workspace::grid(std::optional<int> version) const {
                   i_name = geo::field_index(layer, "name"),
                   i_parent = geo::field_index(layer, "parent_code");
         for_each_feature(layer, filter, [&](OGRFeatureH f) {
-            grid::AdminUnit u;
-            u.level = grid::unit_level_from(get_string(f, i_level));
+            AdminUnit u;
+            u.level = unit_level_from(get_string(f, i_level));
             u.code = get_string(f, i_code);
             u.name = get_string(f, i_name);
             u.parent_code = get_string(f, i_parent);
@@ -339,7 +339,7 @@ grid::Grid Workspace::grid(std::optional<int> version) const {
                   i_households = geo::field_index(layer, "households"),
                   i_population = geo::field_index(layer, "population");
         for_each_feature(layer, filter, [&](OGRFeatureH f) {
-            grid::Cell c;
+            Cell c;
             c.code = get_string(f, i_code);
             c.name = get_string(f, i_name);
             c.village_code = get_string(f, i_village);
@@ -406,7 +406,7 @@ std::vector<ImageryInfo> Workspace::imagery() const {
     return out;
 }
 
-void export_grid(const grid::Grid& g, const std::string& out_path, int version) {
+void export_grid(const Grid& g, const std::string& out_path, int version) {
     const std::string driver = geo::Dataset::vector_driver_for(out_path);
     if (fs::exists(out_path))
         throw InputError("output exists; remove it first", ErrorContext{.file = out_path});

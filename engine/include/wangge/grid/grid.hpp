@@ -1,54 +1,23 @@
-// The grid as values: administrative units (county, township-level units, villages and
-// communities) and the cells that tile them. Geometry is lon/lat (EPSG:4326).
+// The grid: units and cells (values defined in store/grid_values.hpp) and the cell-code
+// schemes.
 #pragma once
 
-#include "wangge/geo/geometry.hpp"
+#include "wangge/store/grid_values.hpp"
 
-#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace wangge::grid {
 
-enum class UnitLevel { county, township, village };
-
-[[nodiscard]] std::string_view to_string(UnitLevel level);
-// Throws InputError for anything but "county", "township", "village".
-[[nodiscard]] UnitLevel unit_level_from(std::string_view text);
-
-struct AdminUnit {
-    UnitLevel level = UnitLevel::village;
-    std::string code; // 6, 9 or 12 digits for national codes
-    std::string name;
-    std::string parent_code;    // "" for the county
-    geo::MultiPolygon geometry; // may be empty when the source had none
-    friend bool operator==(const AdminUnit&, const AdminUnit&) = default;
-};
-
-struct Cell {
-    std::string code; // 14 digits in the national scheme
-    std::string name;
-    std::string village_code;
-    std::string township_code;
-    std::string county_code;
-    std::int64_t households = 0;
-    std::int64_t population = 0;
-    geo::MultiPolygon geometry;
-    friend bool operator==(const Cell&, const Cell&) = default;
-};
-
-struct Grid {
-    std::vector<AdminUnit> units;
-    std::vector<Cell> cells;
-
-    [[nodiscard]] std::size_t count(UnitLevel level) const;
-    [[nodiscard]] const AdminUnit* find_unit(std::string_view code) const;
-    [[nodiscard]] const Cell* find_cell(std::string_view code) const;
-    [[nodiscard]] geo::Box bounds() const;
-    friend bool operator==(const Grid&, const Grid&) = default;
-};
+// The value types are defined in the store stage (the workspace persists them); these are
+// the names the grid and every later stage use.
+using store::AdminUnit;
+using store::Cell;
+using store::Grid;
+using store::to_string;
+using store::unit_level_from;
+using store::UnitLevel;
 
 // Cell code schemes: national unit grid 14 digits (6 county + 3 township + 3 village +
 // 2 sequence, CJ/T 213 / GB/T 30428.1), Beijing 15 (3-digit sequence, DB11/T 2157),

@@ -237,8 +237,9 @@ class Renderer {
                                       const RenderStatus& status, const std::string& path,
                                       const std::string& title, const std::string& format = "");
 
+    struct Impl; // public so that helpers in the implementation file can take it
+
   private:
-    struct Impl;
     std::unique_ptr<Impl> m_impl;
 };
 

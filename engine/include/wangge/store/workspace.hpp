@@ -11,7 +11,7 @@
 #pragma once
 
 #include "wangge/geo/gdal.hpp"
-#include "wangge/grid/grid.hpp"
+#include "wangge/store/grid_values.hpp"
 
 #include <map>
 #include <optional>
@@ -31,7 +31,7 @@ struct VersionInfo {
 };
 
 struct NewVersion {
-    grid::Grid grid;
+    Grid grid;
     std::string note;
     std::string source;
     std::string validation_report;
@@ -70,7 +70,7 @@ class Workspace {
     [[nodiscard]] std::vector<VersionInfo> versions() const;
     [[nodiscard]] VersionInfo version(int id) const;
     // The grid of a version (the current one when nullopt). Throws InputError if none.
-    [[nodiscard]] grid::Grid grid(std::optional<int> version = std::nullopt) const;
+    [[nodiscard]] Grid grid(std::optional<int> version = std::nullopt) const;
     [[nodiscard]] int resolve_version(std::optional<int> version) const;
     // The names of every unit of every version by code (the newest wins); geometry is not read.
     [[nodiscard]] std::map<std::string, std::string> unit_names() const;
@@ -90,6 +90,6 @@ class Workspace {
 
 // Writes the cells of a grid to any OGR format chosen by the file extension (with the
 // admin units as a second layer where the format has layers).
-void export_grid(const grid::Grid& grid, const std::string& out_path, int version);
+void export_grid(const Grid& grid, const std::string& out_path, int version);
 
 } // namespace wangge::store

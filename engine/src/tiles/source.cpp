@@ -1,0 +1,249 @@
+// Metatiles: one render::Renderer per layer and thread draws the block of tiles plus its
+// buffer; the tiles are cut as Mapnik image views (no copy) and encoded with save_to_string.
+#include "wangge/tiles/source.hpp"
+
+#include "wangge/error.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+#pragma GCC diagnostic ignored "-Wpedantic"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include <mapnik/image.hpp>
+#include <mapnik/image_util.hpp>
+#include <mapnik/image_view.hpp>
+#pragma GCC diagnostic pop
+
+namespace wangge::tiles {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+double seconds_since(clock::time_point t0) {
+    return std::chrono::duration<double>(clock::now() - t0).count();
+}
+
+const char* style_name(Layer l) {
+    switch (l) {
+    case Layer::imagery:
+        return "imagery";
+    case Layer::overlay:
+        return "overlay";
+    case Layer::composite:
+        return "satellite-overlay";
+    }
+    return "satellite-overlay";
+}
+
+// Mapnik encoder names. z=1: zlib level 1; a higher level costs far more than it saves on
+// tiles this small. m=h: the hextree quantizer (keeps alpha gradients of the overlay).
+const char* encoder(Format f) {
+    switch (f) {
+    case Format::png:
+        return "png8:m=h:z=1";
+    case Format::jpeg:
+        return "jpeg85";
+    case Format::webp:
+        return "webp:quality=85";
+    }
+    return "png8:m=h:z=1";
+}
+
+} // namespace
+
+std::string_view to_string(Layer l) {
+    switch (l) {
+    case Layer::imagery:
+        return "imagery";
+    case Layer::overlay:
+        return "overlay";
+    case Layer::composite:
+        return "composite";
+    }
+    return "composite";
+}
+
+std::string_view to_string(Format f) {
+    switch (f) {
+    case Format::png:
+        return "png";
+    case Format::jpeg:
+        return "jpeg";
+    case Format::webp:
+        return "webp";
+    }
+    return "png";
+}
+
+std::string_view extension(Format f) {
+    return f == Format::jpeg ? "jpg" : to_string(f);
+}
+
+std::string_view mime_type(Format f) {
+    switch (f) {
+    case Format::png:
+        return "image/png";
+    case Format::jpeg:
+        return "image/jpeg";
+    case Format::webp:
+        return "image/webp";
+    }
+    return "image/png";
+}
+
+Layer layer_from(std::string_view t) {
+    if (t == "imagery") return Layer::imagery;
+    if (t == "overlay") return Layer::overlay;
+    if (t == "composite") return Layer::composite;
+    throw InputError("unknown layer '" + std::string(t) + "' (composite, imagery, overlay)");
+}
+
+Format format_from(std::string_view t) {
+    if (t == "png") return Format::png;
+    if (t == "jpeg" || t == "jpg") return Format::jpeg;
+    if (t == "webp") return Format::webp;
+    throw InputError("unknown tile format '" + std::string(t) + "' (png, jpeg, webp)");
+}
+
+void check_layer_format(Layer l, Format f) {
+    if (l == Layer::overlay && f == Format::jpeg)
+        throw InputError("the overlay layer is transparent: use --format png or webp, not jpeg");
+}
+
+void check_options(const TileOptions& o) {
+    if (o.metatile != 1 && o.metatile != 2 && o.metatile != 4 && o.metatile != 8 &&
+        o.metatile != 16)
+        throw InputError("--metatile must be 1, 2, 4, 8 or 16, not " + std::to_string(o.metatile));
+    if (o.buffer_px < 0 || o.buffer_px > 512)
+        throw InputError("the metatile buffer must be 0-512 px, not " +
+                         std::to_string(o.buffer_px));
+}
+
+struct MetatileRenderer::Impl {
+    std::shared_ptr<const render::MapData> data;
+    TileOptions options;
+    std::array<std::optional<render::Renderer>, 3> renderers; // by Layer
+
+    render::Renderer& renderer(Layer l) {
+        auto& r = renderers[static_cast<std::size_t>(l)];
+        if (!r)
+            r.emplace(data, render::StyleChoice{.dir = options.style_dir, .name = style_name(l)});
+        return *r;
+    }
+};
+
+MetatileRenderer::MetatileRenderer(std::shared_ptr<const render::MapData> data, TileOptions options)
+    : m_impl(std::make_unique<Impl>()) {
+    check_options(options);
+    m_impl->data = std::move(data);
+    m_impl->options = std::move(options);
+}
+
+MetatileRenderer::~MetatileRenderer() = default;
+MetatileRenderer::MetatileRenderer(MetatileRenderer&&) noexcept = default;
+MetatileRenderer& MetatileRenderer::operator=(MetatileRenderer&&) noexcept = default;
+
+const TileOptions& MetatileRenderer::options() const noexcept {
+    return m_impl->options;
+}
+
+render::Image MetatileRenderer::draw(const MetaId& meta, Layer layer,
+                                     const render::RenderStatus& status, double* draw_s) {
+    const int buffer = m_impl->options.buffer_px;
+    const int px = meta.size * tile_px + 2 * buffer;
+    render::Timing t;
+    // Imagery does not depend on the status: draw it with none, so its tiles never differ.
+    static const render::RenderStatus no_status;
+    auto img = m_impl->renderer(layer).render(metatile_bounds_3857(meta, buffer), px, px,
+                                              layer == Layer::imagery ? no_status : status, &t);
+    if (draw_s) *draw_s = t.draw_s;
+    return img;
+}
+
+MetatileResult MetatileRenderer::render(const MetaId& meta, Layer layer, Format format,
+                                        const render::RenderStatus& status,
+                                        const std::vector<TileId>* only) {
+    check_layer_format(layer, format);
+    MetatileResult out;
+    out.meta = meta;
+    render::Image img = draw(meta, layer, status, &out.draw_s);
+    const auto t0 = clock::now();
+    // A view of our buffer, not a copy; straight (not premultiplied) alpha as drawn.
+    mapnik::image_rgba8 whole(img.width, img.height, img.rgba.data(), false);
+    const int buffer = m_impl->options.buffer_px;
+    const char* enc = encoder(format);
+    for (int dx = 0; dx < meta.size; ++dx)
+        for (int dy = 0; dy < meta.size; ++dy) {
+            const TileId id{meta.z, meta.x0 + dx, meta.y0 + dy};
+            if (only && std::find(only->begin(), only->end(), id) == only->end()) continue;
+            mapnik::image_view_rgba8 view(static_cast<unsigned>(buffer + dx * tile_px),
+                                          static_cast<unsigned>(buffer + dy * tile_px), tile_px,
+                                          tile_px, whole);
+            out.tiles.push_back({id, mapnik::save_to_string(view, enc)});
+        }
+    out.encode_s = seconds_since(t0);
+    return out;
+}
+
+struct TileSource::Impl {
+    std::shared_ptr<const render::MapData> data;
+    TileOptions options;
+    std::mutex mutex;
+    std::map<std::thread::id, std::unique_ptr<MetatileRenderer>> per_thread;
+
+    MetatileRenderer& mine() {
+        std::lock_guard lock(mutex);
+        auto& r = per_thread[std::this_thread::get_id()];
+        if (!r) r = std::make_unique<MetatileRenderer>(data, options);
+        return *r;
+    }
+};
+
+TileSource::TileSource(std::shared_ptr<const render::MapData> data, TileOptions options)
+    : m_impl(std::make_unique<Impl>()) {
+    check_options(options);
+    m_impl->data = std::move(data);
+    m_impl->options = std::move(options);
+}
+
+TileSource::~TileSource() = default;
+
+MetatileResult TileSource::metatile(const TileId& tile, Layer layer, Format format,
+                                    const render::RenderStatus& status) {
+    if (tile.z < 0 || tile.z > max_zoom || tile.x < 0 || tile.y < 0 || tile.x >= (1 << tile.z) ||
+        tile.y >= (1 << tile.z))
+        throw InputError("no such tile: " + to_string(tile));
+    // The map of this thread is used by this thread only: no lock while drawing.
+    return m_impl->mine().render(metatile_of(tile, m_impl->options.metatile), layer, format,
+                                 status);
+}
+
+std::string TileSource::tile(const TileId& tile, Layer layer, Format format,
+                             const render::RenderStatus& status) {
+    const std::vector<TileId> only{tile};
+    if (tile.z < 0 || tile.z > max_zoom || tile.x < 0 || tile.y < 0 || tile.x >= (1 << tile.z) ||
+        tile.y >= (1 << tile.z))
+        throw InputError("no such tile: " + to_string(tile));
+    auto r = m_impl->mine().render(metatile_of(tile, m_impl->options.metatile), layer, format,
+                                   status, &only);
+    return std::move(r.tiles.at(0).bytes);
+}
+
+const TileOptions& TileSource::options() const noexcept {
+    return m_impl->options;
+}
+
+const std::shared_ptr<const render::MapData>& TileSource::data() const noexcept {
+    return m_impl->data;
+}
+
+} // namespace wangge::tiles
