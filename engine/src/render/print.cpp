@@ -323,14 +323,21 @@ void draw_legend(cairo_t* cr, const PrintLayout& lay, const Furniture& f) {
     cy = legend_heading(cr, x1, y, row, "事件 Matters (pins)");
     std::size_t pins = 0;
     for (const auto& e : f.legend)
-        if (e.group == "pin") {
+        if (e.group == "pin" && e.count > 0) { // only what is on the map
             pin_swatch(cr, e, x1 + 8, cy + 4.5, pt_per_px);
             cairo_set_source_rgb(cr, 0, 0, 0);
             text(cr, x1 + 21, cy + 8, with_count(e));
             cy += row;
             ++pins;
         }
-    if (pins <= 1) {
+    const auto rules = std::count_if(f.legend.begin(), f.legend.end(),
+                                     [](const LegendEntry& e) { return e.group == "pin"; });
+    if (pins == 0) {
+        cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+        text(cr, x1, cy + 8, "图中无事件 None on the map");
+        cy += row;
+    }
+    if (rules == 1) {
         // Far out only the overdue ones are pins (the style's scale rules).
         font(cr, 7);
         cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
@@ -513,7 +520,7 @@ void draw_screen_legend(cairo_t* cr, double width, double height, const std::str
     for (const auto& e : legend)
         if (e.group == "cell")
             ++rows;
-        else if (e.group == "pin")
+        else if (e.group == "pin" && e.count > 0)
             ++pins;
     font(cr, 11 * k, true);
     const double box_w = std::max(250 * k, text_width(cr, title) + 12 * k);
@@ -540,7 +547,7 @@ void draw_screen_legend(cairo_t* cr, double width, double height, const std::str
         }
     std::size_t i = 0;
     for (const auto& e : legend)
-        if (e.group == "pin") {
+        if (e.group == "pin" && e.count > 0) {
             const double px = x + 6 * k + (i % 2) * box_w / 2;
             pin_swatch(cr, e, px + 6 * k, cy + 7 * k, k);
             cairo_set_source_rgb(cr, 0, 0, 0);
