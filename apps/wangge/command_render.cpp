@@ -84,18 +84,34 @@ void run_render(const RenderArgs& a) {
     std::string ext = fs::path(a.out).extension().string();
     for (auto& c : ext)
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    // Drawn into a staged file beside the output (same extension, so the format is chosen the
+    // same way) and renamed into place: a failed render never destroys an earlier output.
+    struct Staged {
+        fs::path path;
+        ~Staged() {
+            std::error_code ec;
+            if (!path.empty()) fs::remove(path, ec);
+        }
+    } staged{fs::path(a.out).parent_path() / ("." + fs::path(a.out).stem().string() + ".partial" +
+                                              fs::path(a.out).extension().string())};
+    auto commit = [&] {
+        fs::rename(staged.path, a.out);
+        staged.path.clear();
+    };
     if (ext == ".pdf" || ext == ".svg") {
         const render::Paper paper{
             .size = a.paper.empty() ? "A4" : a.paper, .landscape = a.landscape, .dpi = a.dpi};
-        renderer.render_print(area, paper, status, a.out);
+        renderer.render_print(area, paper, status, staged.path.string());
+        commit();
         std::cout << "wrote " << a.out << " (" << paper.size
                   << (paper.landscape ? " landscape" : "") << ", " << paper.dpi << " dpi, "
                   << area.name << ", status at " << at << ")\n";
         return;
     }
     if (!a.paper.empty()) throw InputError("--paper is for .pdf and .svg outputs");
-    const auto t =
-        renderer.render_to_file(area.box_3857, a.width, a.height, status, a.out, a.format);
+    const auto t = renderer.render_to_file(area.box_3857, a.width, a.height, status,
+                                           staged.path.string(), a.format);
+    commit();
     std::cout << "wrote " << a.out << " (" << a.width << " x " << a.height << " px, " << area.name
               << ", status at " << at << "; draw " << t.draw_s << " s, encode " << t.encode_s
               << " s)\n";

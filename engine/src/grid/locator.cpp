@@ -766,7 +766,10 @@ TreeLevels tree_levels(const Tree& t) {
 double Locator::Impl::tree_nearest2(const Tree& t, const Seg* leaves, double px, double py,
                                     double kx, double ky, double best2) const noexcept {
     if (t.count == 0) return best2;
-    const auto [size, first, top] = tree_levels(t);
+    // Plain references, not a structured binding: clang 14 (the fuzz build) cannot capture those.
+    const TreeLevels levels = tree_levels(t);
+    const auto &size = levels.size, &first = levels.first;
+    const auto top = levels.top;
     auto box2 = [&](const Box& b) {
         const double ex = std::max(std::max(b.x0 - px, px - b.x1), 0.0) * kx;
         const double ey = std::max(std::max(b.y0 - py, py - b.y1), 0.0) * ky;
@@ -845,7 +848,10 @@ double rect_segment_distance(const Box& r, const Seg& s, double kx, double ky) {
 bool Locator::Impl::tree_within(const Tree& t, const Seg* leaves, const Box& rect, double kx,
                                 double ky, double limit, std::size_t cap,
                                 std::vector<std::pair<double, std::uint32_t>>& out) const {
-    const auto [size, first, top] = tree_levels(t);
+    // Plain references, not a structured binding: clang 14 (the fuzz build) cannot capture those.
+    const TreeLevels levels = tree_levels(t);
+    const auto &size = levels.size, &first = levels.first;
+    const auto top = levels.top;
     auto gap = [&](const Box& b) {
         const double ex = std::max(std::max(b.x0 - rect.x1, rect.x0 - b.x1), 0.0) * kx;
         const double ey = std::max(std::max(b.y0 - rect.y1, rect.y0 - b.y1), 0.0) * ky;

@@ -13,6 +13,7 @@
 #include <map>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
+#include <sqlite3.h>
 
 namespace wangge::store {
 
@@ -154,11 +155,35 @@ void Workspace::create_schema() {
     set_meta("format_version", format_version);
 }
 
+namespace {
+// A write killed mid-transaction leaves a hot journal ("<path>-journal") that SQLite rolls back
+// on the next open, which a read-only connection cannot do ("attempt to write a readonly
+// database"). Roll it back here with a short read-write connection, or say what to run.
+void roll_back_interrupted_write(const std::string& path) {
+    std::error_code ec;
+    if (fs::file_size(path + "-journal", ec) == 0 || ec) return;
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 30000); // a writer that is still alive finishes first
+        rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+    }
+    const std::string why = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    if (rc != SQLITE_OK)
+        throw StoreError("an interrupted write left " + path +
+                             "-journal, and rolling it back failed (" + why + "); run 'sqlite3 " +
+                             path + " \"PRAGMA integrity_check\"' as a user who may write the file",
+                         ErrorContext{.file = path});
+}
+} // namespace
+
 Workspace Workspace::open(const std::string& path, bool update) {
     if (!fs::exists(path))
         throw InputError("no such workspace (create one with 'wangge grid import' or "
                          "'wangge sample jishan')",
                          ErrorContext{.file = path});
+    if (!update) roll_back_interrupted_write(path);
     Workspace ws(geo::Dataset::open_vector(path, update ? geo::Dataset::Mode::update
                                                         : geo::Dataset::Mode::read));
     if (!GDALDatasetGetLayerByName(ws.m_ds.get(), "wangge_meta") ||
