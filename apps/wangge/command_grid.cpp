@@ -253,10 +253,17 @@ class GridVersions final : public Command {
                                      {"note", v.note},
                                      {"source", v.source}};
             j["parent"] = v.parent ? nlohmann::ordered_json(*v.parent) : nlohmann::ordered_json();
+            j["state"] = v.state.empty() ? "published" : v.state;
+            j["effective_from"] = v.effective_from;
+            j["published_at"] = v.published_at;
+            j["author"] = v.author;
             arr.push_back(j);
             if (!m_json.on)
                 std::cout << (v.current ? "* " : "  ") << v.id << "  " << v.created_at << "  "
-                          << v.source << (v.note.empty() ? "" : "  (" + v.note + ")") << "\n";
+                          << v.source << (v.note.empty() ? "" : "  (" + v.note + ")")
+                          << (v.draft() ? "  [draft]" : "")
+                          << (v.effective_from.empty() ? "" : "  effective " + v.effective_from)
+                          << (v.author.empty() ? "" : "  by " + v.author) << "\n";
         }
         if (m_json.on) std::cout << arr.dump(2) << "\n";
         return ok;
@@ -276,6 +283,7 @@ void add_grid_commands(CommandSet& set) {
     set.add<GridExport>(grid);
     add_validate_command(set, grid);
     set.add<GridVersions>(grid);
+    register_redraw(grid);
 }
 
 } // namespace wangge::app

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
     wangge::app::register_stats(app);
     wangge::app::register_duties(app);
     wangge::app::register_tiles(app);
+    wangge::app::register_serve(app);
     try {
         app.parse(argc, argv);
         if (auto status = commands.run_chosen()) return *status;
