@@ -93,7 +93,8 @@ class GridValidate final : public Command {
             "--code-scheme", m_a.code_scheme,
             "Check cell codes as 14, 15 or 20 digits (default: when codes look national)");
         cmd.add_option("--county-code", m_a.county_code,
-                       "The county code cell codes must start with");
+                       "The county code cell codes must start with (default: the --county "
+                       "boundary's code field, else the prefix most cells share)");
         cmd.add_option(
             "--metric-crs", m_a.metric_crs,
             "CRS to measure areas in (default: the workspace's, or chosen from the grid)");
