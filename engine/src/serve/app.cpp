@@ -116,6 +116,7 @@ std::optional<MatterView> view_at(Live& live, const loop::IncidentRecord& r, loo
     if (inc.updated_at <= at) return MatterView{&r, inc.state, live.loop().status(inc, at)};
     const auto journal =
         live.with_session([&](loop::Session& s) { return s.store().journal(inc.report.id); });
+    // The loop's one rule for a matter at T (loop/state_at.hpp).
     const auto then = loop::incident_at(live.loop(), inc, journal, at);
     return MatterView{&r, then.state, live.loop().status(then, at)};
 }
