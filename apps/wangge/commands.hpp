@@ -19,7 +19,6 @@ void register_incidents(CLI::App& app);
 void register_stats(CLI::App& app);
 void register_duties(CLI::App& app); // also adds "catalogue import"
 void register_tiles(CLI::App& app);
-void register_serve(CLI::App& app);
 
 // --at of the loop commands: the local time given, or now (command_incidents.cpp).
 [[nodiscard]] loop::LocalTime time_or_now(const std::string& text);

@@ -5,7 +5,7 @@
 //   node e2e.mjs  (env: WANGGE, WANGGE_TEST_DATA, WANGGE_CATALOGUE_DIR, WANGGE_WEB_ROOT,
 //                  WANGGE_TEST_TMP, WANGGE_NODE_MODULES)
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import readline from 'node:readline';
@@ -75,11 +75,20 @@ try {
       return avg;
     }, Buffer.from(png).toString('base64'), x, y);
   };
-  const isRed = ([r, g, b]) => r > g + 60 && r > b + 60;
+  // The overdue fill of the style (styles/params.ent) over the cell's colour before, within
+  // a tolerance of 40 per channel (hatching and halos move single pixels).
+  const params = readFileSync(join(env.WANGGE_STYLE_DIR, 'params.ent'), 'utf8');
+  const entity = (name) => params.match(new RegExp(`<!ENTITY ${name} "([^"]+)"`))[1];
+  const hex = entity('overdue');
+  const alpha = Number(entity('overdue_opacity'));
+  const fill = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  let expected = null;
+  const isRed = (c) => expected && c.every((v, k) => Math.abs(v - expected[k]) <= 40);
 
   const before = await colourAt(join(tmp, 'before.png'));
-  console.log('before: cell colour', before);
-  if (isRed(before)) fail('the cell is red before any matter was reported');
+  expected = before.map((v, k) => Math.round(fill[k] * alpha + v * (1 - alpha)));
+  console.log('before: cell colour', before, 'overdue would be', expected);
+  if (isRed(before)) fail('the cell shows overdue before any matter was reported');
 
   // Report an hour-old matter (30 minutes to dispatch): overdue at the server's 12:00.
   const t0 = Date.now();

@@ -26,7 +26,8 @@ const STATE_ZH = {
   returned: '回退', in_progress: '处置中', extended: '延期', backlog: '挂账', feedback: '反馈',
   rework: '返工', closed: '结案',
 };
-const COLOURS = { on_time: '#2e9d4a', warning: '#f2b705', overdue: '#d7263d' };
+// The colours of styles/params.ent (chosen to be told apart with colour-blindness too).
+const COLOURS = { on_time: '#56b4e9', warning: '#f0b000', overdue: '#990066' };
 
 // State the end-to-end test reads: how many events were applied, tiles in flight.
 const state = { at: params.get('at') || '', serverNow: '', events: 0, lastEventId: 0, tilesLoading: 0, tilesLoaded: 0, ready: false };
@@ -104,7 +105,7 @@ function pinStyle(cluster) {
     const styles = [new Style({ image: shapes[st](7 * big), zIndex: st === 'overdue' ? 3 : 1 })];
     if (st === 'overdue') {
       // A pulsing ring: seen without telling colours apart.
-      styles.unshift(new Style({ image: new Circle({ radius: (10 + 8 * pulse) * big, stroke: new Stroke({ color: `rgba(215,38,61,${1 - pulse})`, width: 3 }) }) }));
+      styles.unshift(new Style({ image: new Circle({ radius: (10 + 8 * pulse) * big, stroke: new Stroke({ color: `rgba(153,0,102,${1 - pulse})`, width: 3 }) }) }));
       styles.push(new Style({ text: new Text({ text: '!', font: `bold ${11 * big}px sans-serif`, fill: new Fill({ color: '#fff' }), offsetY: 2 * big }), zIndex: 4 }));
     }
     return styles;
@@ -116,7 +117,7 @@ function pinStyle(cluster) {
       image: new Circle({ radius: r, fill: new Fill({ color: 'rgba(20,40,80,0.85)' }), stroke: new Stroke({ color: overdue ? COLOURS.overdue : '#fff', width: overdue ? 4 : 2, lineDash: overdue ? [4, 3] : undefined }) }),
       text: new Text({ text: overdue ? `${members.length}\n▲${overdue}` : String(members.length), font: `bold ${12 * big}px sans-serif`, fill: new Fill({ color: '#fff' }) }),
     })];
-    if (overdue) s.unshift(new Style({ image: new Circle({ radius: r + 4 + 6 * pulse, stroke: new Stroke({ color: `rgba(215,38,61,${1 - pulse})`, width: 3 }) }) }));
+    if (overdue) s.unshift(new Style({ image: new Circle({ radius: r + 4 + 6 * pulse, stroke: new Stroke({ color: `rgba(153,0,102,${1 - pulse})`, width: 3 }) }) }));
     styleCache[key] = s;
   }
   return styleCache[key];

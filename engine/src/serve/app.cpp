@@ -113,10 +113,12 @@ struct MatterView {
 std::optional<MatterView> view_at(Live& live, const loop::IncidentRecord& r, loop::LocalTime at) {
     const auto& inc = r.incident;
     if (inc.report.reported_at > at) return std::nullopt;
-    if (inc.updated_at <= at) return MatterView{&r, inc.state, live.loop().status(inc, at)};
-    const auto journal =
-        live.with_session([&](loop::Session& s) { return s.store().journal(inc.report.id); });
-    // The loop's one rule for a matter at T (loop/state_at.hpp).
+    // The loop's one rule (loop/state_at.hpp); the journal is read only when the matter
+    // changed after `at`, as the rule itself needs it only then.
+    std::vector<loop::Event> journal;
+    if (inc.updated_at > at)
+        journal =
+            live.with_session([&](loop::Session& s) { return s.store().journal(inc.report.id); });
     const auto then = loop::incident_at(live.loop(), inc, journal, at);
     return MatterView{&r, then.state, live.loop().status(then, at)};
 }
@@ -213,17 +215,17 @@ MatterFilter filter_of(const Request& req) {
     if (s == "open") {
         f.open_only = true;
     } else if (!s.empty()) {
-        for (auto st : {loop::Status::on_time, loop::Status::warning, loop::Status::overdue,
-                        loop::Status::closed_on_time, loop::Status::closed_late})
+        for (auto st : loop::all_statuses)
             if (loop::to_string(st) == s) f.status = st;
         if (!f.status) {
             try {
                 f.state = loop::state_from(s);
             } catch (const InputError&) {
-                throw InputError("status: '" + s +
-                                 "' is neither a state (reported, filed, ...), a status "
-                                 "(on_time, warning, overdue, closed_on_time, closed_late) "
-                                 "nor 'open'");
+                throw InputError(
+                    "status: '" + s +
+                    "' is neither a state (reported, filed, ...), a status "
+                    "(on_time, warning, overdue, closed_on_time, closed_late, rejected) "
+                    "nor 'open'");
             }
         }
     }

@@ -89,8 +89,8 @@ std::int64_t Live::data_version() const {
 }
 
 render::RenderStatus Live::status_at(loop::LocalTime t) const {
-    // LOOP: replace with the loop's one function deciding a matter's status at T once it
-    // lands; until then the renderer's hook is the one place that decides a cell's colour.
+    // The renderer's status hook: cell colours and pins by the loop's one rule for a matter
+    // at T (loop/state_at.hpp), exactly as `wangge render` and `wangge tiles` draw them.
     std::lock_guard lock(m_workspace_mutex);
     return render::status_from_workspace(*m_workspace, loop::format_time(t));
 }
