@@ -1,15 +1,20 @@
 // wangge grid import|info|export|versions
 #include "commands.hpp"
 #include "output.hpp"
+#include "wangge/base/output_file.hpp"
 #include "wangge/error.hpp"
 #include "wangge/grid/import.hpp"
 #include "wangge/grid/validate.hpp"
 #include "wangge/sample/catalogue.hpp"
 #include "wangge/store/workspace.hpp"
 
+#include <cerrno>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <unistd.h>
 
 namespace wangge::app {
 
@@ -21,6 +26,7 @@ struct ImportArgs {
     std::string note;
     std::string county;
     bool allow_defects = false;
+    double snap_m = 0; // 0: no snapping
     grid::ImportOptions options;
 };
 
@@ -63,14 +69,43 @@ std::function<std::string(const std::string&)> known_names(const store::Workspac
     };
 }
 
+// Removes "<workspace>.partial-<pid>.gpkg" (and -journal, -wal, -shm) left by imports whose
+// process no longer runs.
+void remove_stale_partials(const std::string& workspace) {
+    namespace fs = std::filesystem;
+    const fs::path ws(workspace);
+    const fs::path dir = ws.has_parent_path() ? ws.parent_path() : fs::path(".");
+    const std::string prefix = ws.filename().string() + ".partial-";
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        const std::string name = e.path().filename().string();
+        if (!name.starts_with(prefix)) continue;
+        const std::string rest = name.substr(prefix.size());
+        const auto dot = rest.find('.');
+        if (dot == std::string::npos || dot == 0) continue;
+        const std::string pid = rest.substr(0, dot);
+        if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+        if (::kill(static_cast<pid_t>(std::stol(pid)), 0) == 0 || errno == EPERM) continue;
+        fs::remove(e.path(), ec);
+    }
+}
+
 void run_import(const ImportArgs& a) {
     namespace fs = std::filesystem;
     grid::Grid g = grid::read_grid(a.source, a.options);
+    std::size_t snapped = 0;
+    if (a.snap_m > 0) snapped = grid::snap_grid(g, a.snap_m);
     const bool existed = fs::exists(a.workspace);
     // A new workspace is built under a temporary name and moved into place only when the
     // import succeeded, so a failed import never leaves a half-made file.
-    const std::string target = existed ? a.workspace : a.workspace + ".partial.gpkg";
-    if (!existed) fs::remove(target);
+    // The temporary name carries the process id: files left by a killed import (the
+    // database and its journal) are removed here once their process is gone.
+    if (!existed) remove_stale_partials(a.workspace);
+    std::optional<base::OutputFile> created;
+    if (!existed)
+        created.emplace(base::OutputFile::file(a.workspace,
+                                               ".partial-" + std::to_string(::getpid()) + ".gpkg"));
+    const std::string target = existed ? a.workspace : created->path().string();
     nlohmann::ordered_json summary;
     int id = 0;
     grid::ValidationReport report;
@@ -85,14 +120,20 @@ void run_import(const ImportArgs& a) {
         id = ws.add_version(nv);
         summary = grid_summary(ws, id);
     } catch (...) {
-        if (!existed) fs::remove(target);
+        // OutputFile removes the database itself; SQLite may leave its journal files.
+        if (created)
+            for (const char* suffix : {"-journal", "-wal", "-shm"})
+                fs::remove(target + suffix);
         throw;
     }
-    if (!existed) fs::rename(target, a.workspace);
+    if (created) created->commit();
     summary["workspace"] = a.workspace;
     std::cout << "imported " << summary["cells"].get<std::size_t>() << " cells from " << a.source
               << " as grid version " << id << "\n";
     print_grid_summary(std::cout, summary);
+    if (a.snap_m > 0)
+        std::cout << "snapped       " << snapped << " cells to their neighbours within " << a.snap_m
+                  << " m\n";
     if (!report.valid())
         std::cout << "defects       " << report.summary()
                   << ", allowed (the report is stored with the version)\n";
@@ -125,6 +166,9 @@ void register_grid(CLI::App& app) {
     imp->add_option("--where", ia->options.where, "OGR attribute filter, e.g. \"admin_level='8'\"");
     imp->add_option("--note", ia->note, "Why this version exists");
     imp->add_option("--county", ia->county, "County boundary to validate the cells against");
+    imp->add_option("--snap", ia->snap_m,
+                    "Node the cells' edges together first: move vertices within this many metres "
+                    "onto a neighbour's vertex or edge (T-junctions, micro-overlaps)");
     imp->add_flag("--allow-defects", ia->allow_defects,
                   "Import even if validation finds defects (the report is stored)");
     imp->callback([ia] { run_import(*ia); });

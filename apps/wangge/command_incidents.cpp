@@ -4,6 +4,7 @@
 #include "wangge/error.hpp"
 #include "wangge/loop/history.hpp"
 #include "wangge/loop/session.hpp"
+#include "wangge/loop/state_at.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -34,8 +35,7 @@ std::string optional_time(const std::optional<loop::LocalTime>& t) {
     return t ? loop::format_time(*t) : std::string("-");
 }
 
-nlohmann::ordered_json to_json(const loop::IncidentRecord& r, const loop::Loop& lp,
-                               loop::LocalTime at) {
+nlohmann::ordered_json to_json(const loop::IncidentRecord& r, loop::Status status) {
     const auto& inc = r.incident;
     const auto time_or_null = [](const std::optional<loop::LocalTime>& t) {
         return t ? nlohmann::ordered_json(loop::format_time(*t)) : nlohmann::ordered_json();
@@ -44,7 +44,7 @@ nlohmann::ordered_json to_json(const loop::IncidentRecord& r, const loop::Loop& 
     j["id"] = inc.report.id;
     j["category"] = inc.report.category;
     j["state"] = loop::to_string(inc.state);
-    j["status"] = loop::to_string(lp.status(inc, at));
+    j["status"] = loop::to_string(status);
     j["reported_at"] = loop::format_time(inc.report.reported_at);
     j["reporter"] = inc.report.reporter;
     j["note"] = inc.report.note;
@@ -77,7 +77,8 @@ std::string department_label(const loop::Catalogue& cat, const std::string& code
     return d ? code + " " + d->name : code;
 }
 
-void print_incident(const loop::Session& s, const loop::IncidentRecord& r, loop::LocalTime at) {
+void print_incident(const loop::Session& s, const loop::IncidentRecord& r, loop::Status status,
+                    loop::LocalTime at) {
     const auto& inc = r.incident;
     const auto& cat = s.catalogue();
     const auto* category = cat.category(inc.report.category);
@@ -102,9 +103,8 @@ void print_incident(const loop::Session& s, const loop::IncidentRecord& r, loop:
     if (!inc.department.empty())
         std::cout << "dispatched to " << department_label(cat, inc.department)
                   << (inc.person.empty() ? "" : ", " + inc.person) << "\n";
-    std::cout << "state         " << loop::to_string(inc.state) << ", "
-              << loop::to_string(s.loop().status(inc, at)) << " at " << loop::format_time(at)
-              << (inc.supervised ? ", supervised" : "") << "\n";
+    std::cout << "state         " << loop::to_string(inc.state) << ", " << loop::to_string(status)
+              << " at " << loop::format_time(at) << (inc.supervised ? ", supervised" : "") << "\n";
     if (inc.due)
         std::cout << "step due      " << loop::format_time(*inc.due) << " ("
                   << loop::to_string(inc.due_unit) << ")\n";
@@ -222,7 +222,7 @@ void run_report(const ReportArgs& a) {
                         {.file = a.workspace});
     s->store().insert(std::span(&record, 1), {});
     std::cout << "reported incident " << report.id << "\n";
-    print_incident(*s, record, at);
+    print_incident(*s, record, s->loop().status(record.incident, at), at);
 }
 
 // ---- advance
@@ -263,7 +263,7 @@ void run_advance(const AdvanceArgs& a) {
     const auto after = s->store().incident(a.id);
     std::cout << "incident " << a.id << ": " << loop::to_string(record->incident.state) << " -> "
               << loop::to_string(after->incident.state) << " at " << loop::format_time(at) << "\n";
-    print_incident(*s, *after, at);
+    print_incident(*s, *after, s->loop().status(after->incident, at), at);
 }
 
 // ---- show
@@ -271,11 +271,24 @@ void run_show(const std::string& workspace, std::int64_t id, const std::string& 
               bool json) {
     const loop::LocalTime at = time_or_now(at_text);
     const auto s = loop::Session::open(workspace);
-    const auto record = s->store().incident(id);
-    if (!record) throw DataError("no incident " + std::to_string(id), {.file = workspace});
-    const auto journal = s->store().journal(id);
+    // The matter as it was at --at (state_at.hpp); one reported later did not exist then.
+    const auto matter = loop::matter_at(s->store(), s->loop(), id, at);
+    if (!matter) {
+        const auto stored = s->store().incident(id);
+        if (!stored) throw DataError("no incident " + std::to_string(id), {.file = workspace});
+        throw DataError("incident " + std::to_string(id) + " did not exist at " +
+                            loop::format_time(at) + " (reported at " +
+                            loop::format_time(stored->incident.report.reported_at) + ")",
+                        {.file = workspace});
+    }
+    auto journal = s->store().journal(id);
+    const auto later = std::find_if(journal.begin(), journal.end(),
+                                    [&](const loop::Event& e) { return e.at > at; });
+    const auto hidden = static_cast<std::size_t>(journal.end() - later);
+    journal.erase(later, journal.end());
     if (json) {
-        auto j = to_json(*record, s->loop(), at);
+        auto j = to_json(matter->record, matter->status);
+        j["at"] = loop::format_time(at);
         j["journal"] = nlohmann::ordered_json::array();
         for (const auto& e : journal)
             j["journal"].push_back(
@@ -288,11 +301,14 @@ void run_show(const std::string& workspace, std::int64_t id, const std::string& 
                  {"person", e.person},
                  {"deadline", e.deadline ? nlohmann::ordered_json(loop::format_time(*e.deadline))
                                          : nlohmann::ordered_json()}});
+        j["later_events"] = hidden;
         std::cout << j.dump(2) << "\n";
         return;
     }
-    print_incident(*s, *record, at);
-    std::cout << "journal       " << journal.size() << " events\n";
+    print_incident(*s, matter->record, matter->status, at);
+    std::cout << "journal       " << journal.size() << " events up to " << loop::format_time(at);
+    if (hidden) std::cout << " (" << hidden << " later not shown)";
+    std::cout << "\n";
     for (const auto& e : journal) {
         std::cout << "  " << loop::format_time(e.at) << "  "
                   << (e.is_supervision() ? std::string("supervised (督办)")
@@ -320,49 +336,48 @@ struct ListArgs {
 void run_list(const ListArgs& a) {
     const loop::LocalTime at = time_or_now(a.at);
     const auto s = loop::Session::open(a.workspace);
-    // --status takes a loop state (filed, ...), a status at --at (overdue, ...) or "open".
-    std::optional<loop::State> state;
-    std::optional<loop::Status> status;
-    const bool open_only = a.status == "open";
-    if (!a.status.empty() && !open_only) {
-        for (auto st : {loop::Status::on_time, loop::Status::warning, loop::Status::overdue,
-                        loop::Status::closed_on_time, loop::Status::closed_late})
-            if (loop::to_string(st) == a.status) status = st;
-        if (!status) {
+    // --status takes a loop state (filed, ...), a status at --at (overdue, ...), "open" or
+    // "supervised"; all are judged as of --at (state_at.hpp).
+    loop::MatterFilter filter;
+    filter.cell = a.cell;
+    filter.township = a.township;
+    if (a.status == "open") {
+        filter.open_only = true;
+    } else if (a.status == "supervised") {
+        filter.supervised_only = true;
+    } else if (!a.status.empty()) {
+        for (auto st : loop::all_statuses)
+            if (loop::to_string(st) == a.status) filter.status = st;
+        if (!filter.status) {
             try {
-                state = loop::state_from(a.status);
+                filter.state = loop::state_from(a.status);
             } catch (const InputError&) {
                 throw InputError("--status: '" + a.status +
                                  "' is neither a state (reported, filed, ...), a status "
-                                 "(on_time, warning, overdue, closed_on_time, closed_late) nor "
-                                 "'open'");
+                                 "(on_time, warning, overdue, closed_on_time, closed_late, "
+                                 "rejected), 'open' nor 'supervised'");
             }
         }
     }
     nlohmann::ordered_json arr = nlohmann::ordered_json::array();
     std::size_t n = 0;
-    for (const auto& r : s->store().incidents()) {
+    loop::for_each_matter_at(s->store(), s->loop(), at, filter, [&](loop::MatterAt&& m) {
+        const auto& r = m.record;
         const auto& inc = r.incident;
-        if (!a.cell.empty() && r.cell != a.cell) continue;
-        if (!a.township.empty() && r.township != a.township) continue;
-        if (state && inc.state != *state) continue;
-        if (open_only && loop::is_final(inc.state)) continue;
-        const auto st = s->loop().status(inc, at);
-        if (status && st != *status) continue;
         ++n;
         if (a.json) {
-            arr.push_back(to_json(r, s->loop(), at));
-            continue;
+            arr.push_back(to_json(r, m.status));
+            return;
         }
         char line[256];
-        std::snprintf(line, sizeof line, "%8lld  %s  %s  %-14s  %-12s  %-14s  %s\n",
-                      static_cast<long long>(inc.report.id),
-                      loop::format_time(inc.report.reported_at).c_str(),
-                      inc.report.category.c_str(), r.cell.empty() ? "-" : r.cell.c_str(),
-                      std::string(loop::to_string(inc.state)).c_str(),
-                      std::string(loop::to_string(st)).c_str(), optional_time(inc.due).c_str());
+        std::snprintf(
+            line, sizeof line, "%8lld  %s  %s  %-14s  %-12s  %-14s  %s\n",
+            static_cast<long long>(inc.report.id),
+            loop::format_time(inc.report.reported_at).c_str(), inc.report.category.c_str(),
+            r.cell.empty() ? "-" : r.cell.c_str(), std::string(loop::to_string(inc.state)).c_str(),
+            std::string(loop::to_string(m.status)).c_str(), optional_time(inc.due).c_str());
         std::cout << line;
-    }
+    });
     if (a.json)
         std::cout << arr.dump(2) << "\n";
     else

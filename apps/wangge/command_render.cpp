@@ -94,6 +94,20 @@ void run_render(const RenderArgs& a) {
     std::string ext = fs::path(a.out).extension().string();
     for (auto& c : ext)
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    // Drawn into a staged file beside the output (same extension, so the format is chosen the
+    // same way) and renamed into place: a failed render never destroys an earlier output.
+    struct Staged {
+        fs::path path;
+        ~Staged() {
+            std::error_code ec;
+            if (!path.empty()) fs::remove(path, ec);
+        }
+    } staged{fs::path(a.out).parent_path() / ("." + fs::path(a.out).stem().string() + ".partial" +
+                                              fs::path(a.out).extension().string())};
+    auto commit = [&] {
+        fs::rename(staged.path, a.out);
+        staged.path.clear();
+    };
     if (ext == ".pdf" || ext == ".svg") {
         render::Paper paper{.size = a.paper.empty() ? "A4" : a.paper,
                             .landscape = a.landscape,
@@ -101,7 +115,8 @@ void run_render(const RenderArgs& a) {
                             .maker = a.maker};
         // The orientation follows the area's shape unless given.
         if (!a.landscape && !a.portrait) paper.landscape = render::fits_landscape(area, paper);
-        renderer.render_print(area, paper, status, a.out);
+        renderer.render_print(area, paper, status, staged.path.string());
+        commit();
         std::cout << "wrote " << a.out << " (" << paper.size
                   << (paper.landscape ? " landscape" : "") << ", " << paper.dpi << " dpi, "
                   << area.name << ", status at " << at << ")\n";
@@ -120,10 +135,12 @@ void run_render(const RenderArgs& a) {
     else if (!a.width_given)
         width = std::clamp(static_cast<int>(std::lround(height * aspect)), 1, 16384);
     renderer.set_focus(area.focus);
-    const auto t =
-        a.legend ? renderer.render_to_file_with_legend(area.box_3857, width, height, status, a.out,
-                                                       area.name + " 网格状态", a.format)
-                 : renderer.render_to_file(area.box_3857, width, height, status, a.out, a.format);
+    const auto t = a.legend ? renderer.render_to_file_with_legend(area.box_3857, width, height,
+                                                                  status, staged.path.string(),
+                                                                  area.name + " 网格状态", a.format)
+                            : renderer.render_to_file(area.box_3857, width, height, status,
+                                                      staged.path.string(), a.format);
+    commit();
     std::cout << "wrote " << a.out << " (" << width << " x " << height << " px, " << area.name
               << ", status at " << at << "; draw " << t.draw_s << " s, encode " << t.encode_s
               << " s)\n";

@@ -1,6 +1,7 @@
 // wangge sample jishan: the generated Jishan County sample workspace.
 #include "commands.hpp"
 #include "output.hpp"
+#include "wangge/base/output_file.hpp"
 #include "wangge/error.hpp"
 #include "wangge/sample/catalogue.hpp"
 #include "wangge/sample/jishan.hpp"
@@ -29,9 +30,9 @@ void run_jishan(const SampleArgs& a) {
     if (fs::exists(ws_path) && !a.force)
         throw InputError("workspace exists; use --force to replace it", {.file = a.workspace});
     if (ws_path.has_parent_path()) fs::create_directories(ws_path.parent_path());
-    const fs::path tmp = ws_path.string() + ".partial.gpkg";
+    auto output = base::OutputFile::file(ws_path, ".partial.gpkg");
+    const fs::path tmp = output.path();
     const fs::path tif = ws_path.parent_path() / (ws_path.stem().string() + "-imagery.tif");
-    fs::remove(tmp);
 
     std::cout << "generating the Jishan sample (seed " << a.options.seed << ") ...\n";
     store::NewVersion nv;
@@ -39,32 +40,27 @@ void run_jishan(const SampleArgs& a) {
     nv.note = "Jishan sample grid (generated)";
     nv.source = "wangge sample jishan --seed " + std::to_string(a.options.seed);
     sample::JishanLoopSummary loop_summary;
-    try {
-        {
-            auto ws = store::Workspace::create(tmp.string());
-            ws.set_meta("metric_crs", "EPSG:4546");
-            ws.set_meta("generated", sample::jishan_generated_notice);
-            ws.set_meta("seed", std::to_string(a.options.seed));
-            ws.set_meta("county_code", sample::jishan_county_code);
-            ws.add_version(nv);
-            if (a.imagery) {
-                const fs::path tif_tmp = tif.string() + ".partial.tif";
-                sample::write_jishan_imagery(nv.grid, tif_tmp.string(), a.options);
-                fs::rename(tif_tmp, tif);
-                ws.register_imagery({.name = "satellite",
-                                     .path = tif.filename().string(),
-                                     .attribution = "Generated sample imagery (synthetic, seeded)",
-                                     .generated = true});
-            }
-        } // GDAL's connection closes before the loop tables are written with SQLite.
-        if (a.loop)
-            loop_summary = sample::write_jishan_loop(
-                tmp.string(), {.seed = a.options.seed, .days = 90, .reports_per_day = 225});
-    } catch (...) {
-        fs::remove(tmp);
-        throw;
-    }
-    fs::rename(tmp, ws_path);
+    {
+        auto ws = store::Workspace::create(tmp.string());
+        ws.set_meta("metric_crs", "EPSG:4546");
+        ws.set_meta("generated", sample::jishan_generated_notice);
+        ws.set_meta("seed", std::to_string(a.options.seed));
+        ws.set_meta("county_code", sample::jishan_county_code);
+        ws.add_version(nv);
+        if (a.imagery) {
+            auto image = base::OutputFile::file(tif, ".partial.tif");
+            sample::write_jishan_imagery(nv.grid, image.path().string(), a.options);
+            image.commit();
+            ws.register_imagery({.name = "satellite",
+                                 .path = tif.filename().string(),
+                                 .attribution = "Generated sample imagery (synthetic, seeded)",
+                                 .generated = true});
+        }
+    } // GDAL's connection closes before the loop tables are written with SQLite.
+    if (a.loop)
+        loop_summary = sample::write_jishan_loop(
+            tmp.string(), {.seed = a.options.seed, .days = 90, .reports_per_day = 225});
+    output.commit();
     const auto ws = store::Workspace::open(ws_path.string());
     print_grid_summary(std::cout, grid_summary(ws, std::nullopt));
     if (a.imagery) std::cout << "imagery       " << tif.string() << " (EPSG:3857, generated)\n";

@@ -46,9 +46,13 @@ void run_validate(const ValidateArgs& a) {
         g = grid::read_grid(a.source, o, vo.unusable);
     }
     if (!a.metric_crs.empty()) vo.metric_crs = a.metric_crs;
-    if (!a.county.empty()) vo.county_boundary = grid::read_boundary(a.county);
-    if (!a.code_scheme.empty()) vo.code_scheme = grid::code_scheme_from(a.code_scheme);
     vo.county_code = a.county_code;
+    if (!a.county.empty()) {
+        auto county = grid::read_county(a.county);
+        vo.county_boundary = std::move(county.geometry);
+        if (vo.county_code.empty()) vo.county_code = county.code; // its "code" field
+    }
+    if (!a.code_scheme.empty()) vo.code_scheme = grid::code_scheme_from(a.code_scheme);
 
     const auto report = grid::validate(g, vo);
     if (!a.geojson.empty()) {
@@ -87,7 +91,9 @@ void register_validate(CLI::App& grid_command) {
                   "County boundary (any OGR polygon source, the union of its features)");
     v->add_option("--code-scheme", a->code_scheme,
                   "Check cell codes as 14, 15 or 20 digits (default: when codes look national)");
-    v->add_option("--county-code", a->county_code, "The county code cell codes must start with");
+    v->add_option("--county-code", a->county_code,
+                  "The county code cell codes must start with (default: the --county "
+                  "boundary's code field, else the prefix most cells share)");
     v->add_option("--metric-crs", a->metric_crs,
                   "CRS to measure areas in (default: the workspace's, or chosen from the grid)");
     v->add_flag("--json", a->json, "Print the report as JSON");

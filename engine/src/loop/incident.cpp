@@ -124,6 +124,8 @@ std::string_view to_string(Status status) {
         return "closed_on_time";
     case Status::closed_late:
         return "closed_late";
+    case Status::rejected:
+        return "rejected";
     }
     return "?";
 }
@@ -295,15 +297,8 @@ Incident Loop::rebuild(const NewIncident& report, std::span<const Event> journal
     return incident;
 }
 
-Status Loop::status_at(const NewIncident& report, std::span<const Event> journal,
-                       LocalTime at) const {
-    const auto upto =
-        std::find_if(journal.begin(), journal.end(), [&](const Event& e) { return e.at > at; });
-    return status(
-        rebuild(report, journal.subspan(0, static_cast<std::size_t>(upto - journal.begin()))), at);
-}
-
 Status Loop::status(const Incident& incident, LocalTime at) const {
+    if (incident.state == S::rejected) return Status::rejected;
     if (is_final(incident.state))
         return incident.late ? Status::closed_late : Status::closed_on_time;
     if (!incident.due || !incident.step_started) return Status::on_time;

@@ -1,6 +1,7 @@
 // Status input for the renderer: the loop hook and the CSV files used by tests and demos.
 #include "wangge/error.hpp"
 #include "wangge/loop/session.hpp"
+#include "wangge/loop/state_at.hpp"
 #include "wangge/render/renderer.hpp"
 #include "wangge/store/workspace.hpp"
 
@@ -84,11 +85,10 @@ CellState cell_state_from(std::string_view text) {
                      "' (none, on_time, warning, overdue)");
 }
 
-// ============================================================================================
-// LOOP HOOK: the statuses come from the closed loop's tables (loop/session.hpp): a cell takes
-// the worst status at `at` of its open matters (absent = none); pins are the open matters
-// (overdue ones drawn as `overdue`, the rest by their step) and those closed in the last day.
-// ============================================================================================
+// The statuses come from the closed loop, as of `at`, by the loop's one time-travel rule
+// (loop/state_at.hpp): a cell takes the worst status at `at` of its open matters (absent =
+// none); pins are the open matters (overdue ones drawn as `overdue`, the rest by their step)
+// and those closed in the day before `at`.
 RenderStatus status_from_workspace(const store::Workspace& ws, const std::string& at) {
     RenderStatus status;
     status.at = at;
@@ -97,45 +97,32 @@ RenderStatus status_from_workspace(const store::Workspace& ws, const std::string
     const auto layers = ws.dataset().layer_names();
     if (std::find(layers.begin(), layers.end(), "loop_incidents") == layers.end()) return status;
     const loop::LocalTime t = loop::parse_time(at);
-    // Closed matters stay on the map for a day, so a fresh close is visible.
-    const loop::LocalTime recent{t.minutes - 24 * 60};
     const auto session = loop::Session::open(ws.path());
-    const loop::Loop& lp = session->loop();
+    loop::MatterFilter filter;
+    filter.open_only = true;
+    // Closed matters stay on the map for a day, so a fresh close is visible.
+    filter.closed_since = loop::LocalTime{t.minutes - 24 * 60};
     const auto rank = [](CellState s) { return static_cast<int>(s); };
-    for (const auto& r : session->store().incidents()) {
-        const loop::Incident& inc = r.incident;
-        if (inc.report.reported_at > t) continue;
-        loop::State state = inc.state;
-        loop::Status st{};
-        if (inc.updated_at > t) {
-            // Changed after t: replay its journal up to t (rare for a current map).
-            const auto journal = session->store().journal(inc.report.id);
-            state = loop::State::reported;
-            for (const auto& e : journal)
-                if (e.at <= t) state = e.to;
-            st = lp.status_at(inc.report, journal, t);
-        } else {
-            st = lp.status(inc, t);
+    loop::for_each_matter_at(session->store(), session->loop(), t, filter, [&](loop::MatterAt&& m) {
+        const auto& r = m.record;
+        const auto id = std::to_string(r.incident.report.id);
+        if (loop::is_final(r.incident.state)) {
+            status.pins.push_back({r.lonlat.x, r.lonlat.y, "closed", id});
+            return;
         }
-        if (state == loop::State::rejected) continue;
-        if (loop::is_final(state)) {
-            if (inc.closed_at && *inc.closed_at >= recent && inc.updated_at <= t)
-                status.pins.push_back(
-                    {r.lonlat.x, r.lonlat.y, "closed", std::to_string(inc.report.id)});
-            continue;
-        }
-        const CellState cs = st == loop::Status::overdue   ? CellState::overdue
-                             : st == loop::Status::warning ? CellState::warning
-                                                           : CellState::on_time;
+        const CellState cs = m.status == loop::Status::overdue   ? CellState::overdue
+                             : m.status == loop::Status::warning ? CellState::warning
+                                                                 : CellState::on_time;
         if (!r.cell.empty()) {
             auto& slot = status.cells[r.cell];
             if (rank(cs) > rank(slot)) slot = cs;
         }
         status.pins.push_back({r.lonlat.x, r.lonlat.y,
-                               cs == CellState::overdue ? std::string("overdue")
-                                                        : std::string(loop::to_string(state)),
-                               std::to_string(inc.report.id)});
-    }
+                               cs == CellState::overdue
+                                   ? std::string("overdue")
+                                   : std::string(loop::to_string(r.incident.state)),
+                               id});
+    });
     return status;
 }
 

@@ -1,5 +1,6 @@
 #include "wangge/store/workspace.hpp"
 
+#include "wangge/base/output_file.hpp"
 #include "wangge/error.hpp"
 #include "wangge/geo/proj.hpp"
 
@@ -12,6 +13,7 @@
 #include <map>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
+#include <sqlite3.h>
 
 namespace wangge::store {
 
@@ -153,11 +155,35 @@ void Workspace::create_schema() {
     set_meta("format_version", format_version);
 }
 
+namespace {
+// A write killed mid-transaction leaves a hot journal ("<path>-journal") that SQLite rolls back
+// on the next open, which a read-only connection cannot do ("attempt to write a readonly
+// database"). Roll it back here with a short read-write connection, or say what to run.
+void roll_back_interrupted_write(const std::string& path) {
+    std::error_code ec;
+    if (fs::file_size(path + "-journal", ec) == 0 || ec) return;
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 30000); // a writer that is still alive finishes first
+        rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+    }
+    const std::string why = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    if (rc != SQLITE_OK)
+        throw StoreError("an interrupted write left " + path +
+                             "-journal, and rolling it back failed (" + why + "); run 'sqlite3 " +
+                             path + " \"PRAGMA integrity_check\"' as a user who may write the file",
+                         ErrorContext{.file = path});
+}
+} // namespace
+
 Workspace Workspace::open(const std::string& path, bool update) {
     if (!fs::exists(path))
         throw InputError("no such workspace (create one with 'wangge grid import' or "
                          "'wangge sample jishan')",
                          ErrorContext{.file = path});
+    if (!update) roll_back_interrupted_write(path);
     Workspace ws(geo::Dataset::open_vector(path, update ? geo::Dataset::Mode::update
                                                         : geo::Dataset::Mode::read));
     if (!GDALDatasetGetLayerByName(ws.m_ds.get(), "wangge_meta") ||
@@ -408,17 +434,13 @@ std::vector<ImageryInfo> Workspace::imagery() const {
 
 void export_grid(const Grid& g, const std::string& out_path, int version) {
     const std::string driver = geo::Dataset::vector_driver_for(out_path);
-    if (fs::exists(out_path))
-        throw InputError("output exists; remove it first", ErrorContext{.file = out_path});
     // Written into a private folder first, then moved into place file by file (a Shapefile is
     // several files), so a failure never leaves a half-written output behind.
-    const fs::path staging = fs::path(out_path).string() + ".partial.d";
-    const std::string tmp = (staging / fs::path(out_path).filename()).string();
-    fs::remove_all(staging);
-    fs::create_directories(staging);
+    auto output = base::OutputFile::files(out_path);
+    const std::string tmp = output.path().string();
     std::vector<std::string> layer_opts;
     if (driver == "GeoJSON") layer_opts = {"SIGNIFICANT_FIGURES=17", "WRITE_NAME=NO"};
-    try {
+    {
         auto ds = geo::Dataset::create_vector(tmp, driver);
         geo::SpatialRef wgs84 = geo::SpatialRef::from_user_input("EPSG:4326");
         geo::GdalErrorCapture capture;
@@ -454,15 +476,8 @@ void export_grid(const Grid& g, const std::string& out_path, int version) {
         }
         if (transactional) GDALDatasetCommitTransaction(ds.get());
         ds.close();
-        const fs::path dest_dir = fs::path(out_path).parent_path();
-        for (const auto& entry : fs::directory_iterator(staging))
-            fs::rename(entry.path(), dest_dir / entry.path().filename());
-        fs::remove_all(staging);
-    } catch (...) {
-        std::error_code ec;
-        fs::remove_all(staging, ec);
-        throw;
     }
+    output.commit();
 }
 
 } // namespace wangge::store

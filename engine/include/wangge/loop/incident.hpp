@@ -26,10 +26,10 @@
 // Leaving a clock (or extending it) after its deadline marks the matter late; a matter
 // closed late or with any late step counts as closed_late.
 //
-// Status at a time T (T not before the last event): closed_on_time / closed_late for final
-// states; otherwise overdue when T is after the step's deadline, warning when at least
-// `warning_fraction` of the step's allowed time (working or natural, as its limit) is used,
-// else on_time. A backlog matter has no clock and is on_time.
+// Status at a time T (T not before the last event): rejected for a rejected matter,
+// closed_on_time / closed_late for a closed one; otherwise overdue when T is after the step's
+// deadline, warning when at least `warning_fraction` of the step's allowed time (working or
+// natural, as its limit) is used, else on_time. A backlog matter has no clock and is on_time.
 //
 // Ownership and threading: Loop keeps references to a Catalogue and a Calendar that must
 // outlive it; all its members are const and safe to call from many threads at once on
@@ -75,7 +75,10 @@ inline constexpr std::array<State, 12> all_states{
 [[nodiscard]] std::span<const State> allowed_next(State from);
 [[nodiscard]] bool is_allowed(State from, State to);
 
-enum class Status { on_time, warning, overdue, closed_on_time, closed_late };
+enum class Status { on_time, warning, overdue, closed_on_time, closed_late, rejected };
+inline constexpr std::array<Status, 6> all_statuses{Status::on_time,     Status::warning,
+                                                    Status::overdue,     Status::closed_on_time,
+                                                    Status::closed_late, Status::rejected};
 [[nodiscard]] std::string_view to_string(Status status);
 
 // The facts of a report, fixed when it is made.
@@ -157,9 +160,6 @@ class Loop {
                     const std::string& note) const;
     // Replays a journal (in order); throws DataError when it does not fit the report.
     [[nodiscard]] Incident rebuild(const NewIncident& report, std::span<const Event> journal) const;
-    // The status at `at`, replaying only the events up to `at`.
-    [[nodiscard]] Status status_at(const NewIncident& report, std::span<const Event> journal,
-                                   LocalTime at) const;
     // The status of the incident as it is, at a time not before its last event.
     [[nodiscard]] Status status(const Incident& incident, LocalTime at) const;
 

@@ -32,6 +32,10 @@
 
 namespace wangge::loop {
 
+namespace detail {
+struct StoreAccess;
+}
+
 // A report as it comes in (from a worker's app, a citizen, a sensor or a file).
 struct Report {
     std::int64_t id = 0;
@@ -170,6 +174,7 @@ class LoopStore {
     [[nodiscard]] std::vector<StatsRow> stats(StatsBy by, LocalTime at, const Loop& loop) const;
 
   private:
+    friend struct detail::StoreAccess; // the loop's own sources (state_at.cpp, stats.cpp)
     struct Impl;
     explicit LoopStore(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> m_impl;

@@ -88,8 +88,8 @@ class Workspace {
     geo::Dataset m_ds;
 };
 
-// Writes the cells of a grid to any OGR format chosen by the file extension (with the
-// admin units as a second layer where the format has layers).
+// Writes the cells of a grid to any OGR format chosen by the file extension (one layer,
+// "cells"). Refuses an existing output; a failure leaves nothing behind.
 void export_grid(const Grid& grid, const std::string& out_path, int version);
 
 } // namespace wangge::store

@@ -1,0 +1,174 @@
+#include "wangge/loop/state_at.hpp"
+
+#include "loop/store_impl.hpp"
+#include "wangge/error.hpp"
+
+#include <algorithm>
+
+namespace wangge::loop {
+
+using namespace detail;
+
+namespace {} // namespace
+
+// The events of one matter dated at or before `at`, in journal order.
+class JournalReader {
+  public:
+    explicit JournalReader(const Connection& db)
+        : m_st(db.prepare(std::string("SELECT ") + event_columns +
+                          " FROM loop_journal WHERE incident = ? AND at <= ? ORDER BY fid")) {}
+
+    std::vector<Event> upto(std::int64_t id, LocalTime at) {
+        m_st.reset();
+        m_st.bind(1, id).bind(2, std::string_view(format_time(at)));
+        std::vector<Event> out;
+        while (m_st.step())
+            out.push_back(read_event(m_st));
+        return out;
+    }
+
+  private:
+    Statement m_st;
+};
+
+namespace {
+
+// The SQL condition on stored rows that keeps every matter the filter may pass at T (bound
+// parameters: ?1 = T, ?2 = closed_since). A row changed after T is always kept: its state
+// at T is only known after the replay.
+std::string sql_condition(const MatterFilter& f) {
+    std::string where = "reported_at <= ?1";
+    if (f.id) where += " AND fid = " + std::to_string(*f.id);
+    if (!f.cell.empty()) where += " AND cell = ?3";
+    if (!f.township.empty()) where += " AND township = ?4";
+    std::vector<std::string> stored; // conditions on the stored (= at T) state
+    if (f.state) stored.push_back("state = '" + std::string(to_string(*f.state)) + "'");
+    if (f.open_only) {
+        std::string open = "state NOT IN ('closed', 'rejected')";
+        if (f.closed_since) open = "(" + open + " OR (state = 'closed' AND closed_at >= ?2))";
+        stored.push_back(open);
+    }
+    if (f.supervised_only) stored.push_back("supervised <> 0");
+    if (f.status) switch (*f.status) {
+        case Status::overdue:
+            stored.push_back("state NOT IN ('closed', 'rejected') AND due < ?1");
+            break;
+        case Status::on_time:
+        case Status::warning:
+            stored.push_back("state NOT IN ('closed', 'rejected') AND (due IS NULL OR due >= ?1)");
+            break;
+        case Status::closed_on_time:
+            stored.push_back("state = 'closed' AND late = 0");
+            break;
+        case Status::closed_late:
+            stored.push_back("state = 'closed' AND late <> 0");
+            break;
+        case Status::rejected:
+            stored.push_back("state = 'rejected'");
+            break;
+        }
+    if (stored.empty()) return where;
+    std::string all;
+    for (const auto& c : stored)
+        all += (all.empty() ? "" : " AND ") + c;
+    return where + " AND (updated_at > ?1 OR (" + all + "))";
+}
+
+} // namespace
+
+bool matches(const MatterAt& m, const MatterFilter& f) {
+    const Incident& inc = m.record.incident;
+    if (f.id && inc.report.id != *f.id) return false;
+    if (!f.cell.empty() && m.record.cell != f.cell) return false;
+    if (!f.township.empty() && m.record.township != f.township) return false;
+    if (f.state && inc.state != *f.state) return false;
+    if (f.open_only && is_final(inc.state)) {
+        const bool fresh_close = f.closed_since && inc.state == State::closed && inc.closed_at &&
+                                 *inc.closed_at >= *f.closed_since;
+        if (!fresh_close) return false;
+    }
+    if (f.supervised_only && !inc.supervised) return false;
+    if (f.status && m.status != *f.status) return false;
+    return true;
+}
+
+Incident incident_at(const Loop& loop, const Incident& stored, std::span<const Event> journal,
+                     LocalTime at) {
+    if (stored.updated_at <= at) return stored;
+    const auto upto =
+        std::find_if(journal.begin(), journal.end(), [&](const Event& e) { return e.at > at; });
+    return loop.rebuild(stored.report,
+                        journal.subspan(0, static_cast<std::size_t>(upto - journal.begin())));
+}
+
+namespace {
+
+// The rule applied to a stored row: `journal` reads the events up to T when it changed later.
+MatterAt at_time(IncidentRecord record, const Loop& loop, LocalTime at, JournalReader& journal) {
+    MatterAt m;
+    if (record.incident.updated_at > at) {
+        const auto events = journal.upto(record.incident.report.id, at);
+        try {
+            record.incident = loop.rebuild(record.incident.report, events);
+        } catch (const Error& e) {
+            throw DataError("cannot replay the journal up to " + format_time(at) + ": " +
+                            e.message());
+        }
+        m.replayed = true;
+    }
+    m.status = loop.status(record.incident, at);
+    m.record = std::move(record);
+    return m;
+}
+
+} // namespace
+
+void for_each_matter_at(const LoopStore& store, const Loop& loop, LocalTime at,
+                        const MatterFilter& filter, const std::function<void(MatterAt&&)>& visit) {
+    const Connection& db = StoreAccess::db(store);
+    auto st = db.prepare(std::string("SELECT ") + incident_columns + " FROM loop_incidents WHERE " +
+                         sql_condition(filter) + " ORDER BY fid");
+    const std::string at_text = format_time(at);
+    st.bind(1, std::string_view(at_text));
+    const std::string since_text = filter.closed_since ? format_time(*filter.closed_since) : "";
+    if (filter.closed_since) st.bind(2, std::string_view(since_text));
+    if (!filter.cell.empty()) st.bind(3, std::string_view(filter.cell));
+    if (!filter.township.empty()) st.bind(4, std::string_view(filter.township));
+    JournalReader journal(db);
+    while (st.step()) {
+        MatterAt m = at_time(read_record(st), loop, at, journal);
+        if (matches(m, filter)) visit(std::move(m));
+    }
+}
+
+std::vector<MatterAt> matters_at(const LoopStore& store, const Loop& loop, LocalTime at,
+                                 const MatterFilter& filter) {
+    std::vector<MatterAt> out;
+    for_each_matter_at(store, loop, at, filter,
+                       [&out](MatterAt&& m) { out.push_back(std::move(m)); });
+    return out;
+}
+
+Replayer::Replayer(const LoopStore& store, const Loop& loop, LocalTime at)
+    : m_loop(loop), m_at(at),
+      m_incident(StoreAccess::db(store).prepare(std::string("SELECT ") + incident_columns +
+                                                " FROM loop_incidents WHERE fid = ?")),
+      m_journal(std::make_unique<JournalReader>(StoreAccess::db(store))) {}
+
+Replayer::~Replayer() = default;
+
+std::optional<MatterAt> Replayer::matter(std::int64_t id) {
+    m_incident.reset();
+    m_incident.bind(1, id);
+    if (!m_incident.step()) return std::nullopt;
+    auto record = read_record(m_incident);
+    if (record.incident.report.reported_at > m_at) return std::nullopt;
+    return at_time(std::move(record), m_loop, m_at, *m_journal);
+}
+
+std::optional<MatterAt> matter_at(const LoopStore& store, const Loop& loop, std::int64_t id,
+                                  LocalTime at) {
+    return Replayer(store, loop, at).matter(id);
+}
+
+} // namespace wangge::loop

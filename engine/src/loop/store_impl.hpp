@@ -1,0 +1,82 @@
+// Private to loop/: the store's connection and the codec between stored rows and the
+// loop's values (one place that knows the column order and the stored time format).
+#pragma once
+
+#include "loop/sqlite.hpp"
+#include "wangge/loop/state_at.hpp"
+#include "wangge/loop/store.hpp"
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace wangge::loop {
+
+struct LoopStore::Impl {
+    detail::Connection db;
+};
+
+namespace detail {
+
+// The loop's own files (state_at.cpp, stats.cpp) read the store's connection through this.
+struct StoreAccess {
+    static const Connection& db(const LoopStore& store) { return store.m_impl->db; }
+};
+
+// The columns of loop_incidents in the order bind_record() and read_record() use.
+extern const char* const incident_columns;
+// "INSERT INTO loop_incidents (<incident_columns>) VALUES (?, ...)".
+[[nodiscard]] std::string insert_incident_sql();
+
+// Times are stored as format_time() writes them, "YYYY-MM-DDTHH:MM": text order is time
+// order, so SQL compares them as text. stored_time() reads that shape fast (anything else
+// goes through parse_time()).
+[[nodiscard]] LocalTime stored_time(std::string_view s);
+[[nodiscard]] std::optional<LocalTime> time_from(const Statement& st, int col);
+[[nodiscard]] std::optional<std::string> time_text(const std::optional<LocalTime>& t);
+void bind_text(Statement& st, int i, const std::optional<std::string>& v);
+
+// A GeoPackage point blob (EPSG:4326, no envelope) and back.
+[[nodiscard]] std::array<unsigned char, 29> point_blob(geo::Point p);
+[[nodiscard]] geo::Point point_from_blob(const void* data, int size);
+
+// Binds every column; the record's own strings are bound without copying, so the record
+// must outlive the statement's next run().
+void bind_record(Statement& st, const IncidentRecord& r);
+// Reads a row selected with incident_columns.
+[[nodiscard]] IncidentRecord read_record(const Statement& st);
+
+// The journal: "SELECT <event_columns> FROM loop_journal ..." rows read by read_event().
+extern const char* const event_columns;
+[[nodiscard]] Event read_event(const Statement& st);
+extern const char* const insert_event_sql;
+void append_event(Statement& st, const Event& e);
+
+// The mutable columns of a matter (state, clocks, holders, counters).
+extern const char* const update_incident_sql;
+void update_incident(Statement& st, const Incident& inc);
+
+} // namespace detail
+
+class JournalReader;
+
+// matter_at() for many matters at one time T, with its statements prepared once (the
+// replay of the matters that changed after T in statistics).
+class Replayer {
+  public:
+    Replayer(const LoopStore& store, const Loop& loop, LocalTime at);
+    ~Replayer();
+    Replayer(const Replayer&) = delete;
+    Replayer& operator=(const Replayer&) = delete;
+    [[nodiscard]] std::optional<MatterAt> matter(std::int64_t id);
+
+  private:
+    const Loop& m_loop;
+    LocalTime m_at;
+    detail::Statement m_incident;
+    std::unique_ptr<JournalReader> m_journal;
+};
+
+} // namespace wangge::loop
