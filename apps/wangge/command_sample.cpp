@@ -1,5 +1,5 @@
 // wangge sample jishan: the generated Jishan County sample workspace.
-#include "commands.hpp"
+#include "command.hpp"
 #include "output.hpp"
 #include "wangge/base/output_file.hpp"
 #include "wangge/error.hpp"
@@ -71,27 +71,38 @@ void run_jishan(const SampleArgs& a) {
                   << " journal events, " << loop_summary.duties << " duties\n";
 }
 
+class SampleJishan final : public Command {
+  public:
+    SampleJishan()
+        : Command("jishan", "The Jishan County sample: 398 generated cells, real names and codes") {
+    }
+    void declare(CLI::App& cmd) override {
+        m_workspace.declare(cmd, "Workspace GeoPackage to create");
+        cmd.add_option("--seed", m_a.options.seed, "Random seed")->capture_default_str();
+        cmd.add_option("--imagery-resolution", m_a.options.imagery_resolution_m,
+                       "Ground metres per pixel of the generated image")
+            ->capture_default_str()
+            ->check(CLI::Range(1.0, 500.0));
+        cmd.add_flag("!--no-imagery", m_a.imagery, "Do not generate the image");
+        cmd.add_flag("!--no-loop", m_a.loop,
+                     "Do not write the catalogue, duties and the generated matters");
+        cmd.add_flag("--force", m_a.force, "Replace an existing workspace");
+    }
+    int run() override {
+        m_a.workspace = m_workspace.path();
+        run_jishan(m_a);
+        return ok;
+    }
+
+  private:
+    SampleArgs m_a;
+    WorkspaceOption m_workspace;
+};
+
 } // namespace
 
-void register_sample(CLI::App& app) {
-    auto* sample_cmd = app.add_subcommand("sample", "Create sample workspaces");
-    sample_cmd->require_subcommand(1);
-    auto a = std::make_shared<SampleArgs>();
-    auto* jishan = sample_cmd->add_subcommand(
-        "jishan", "The Jishan County sample: 398 generated cells, real names and codes");
-    jishan->add_option("--workspace,-w", a->workspace, "Workspace GeoPackage to create")
-        ->required();
-    jishan->add_option("--seed", a->options.seed, "Random seed")->capture_default_str();
-    jishan
-        ->add_option("--imagery-resolution", a->options.imagery_resolution_m,
-                     "Ground metres per pixel of the generated image")
-        ->capture_default_str()
-        ->check(CLI::Range(1.0, 500.0));
-    jishan->add_flag("!--no-imagery", a->imagery, "Do not generate the image");
-    jishan->add_flag("!--no-loop", a->loop,
-                     "Do not write the catalogue, duties and the generated matters");
-    jishan->add_flag("--force", a->force, "Replace an existing workspace");
-    jishan->callback([a] { run_jishan(*a); });
+void add_sample_commands(CommandSet& set) {
+    set.add<SampleJishan>(set.group("sample", "Create sample workspaces"));
 }
 
 } // namespace wangge::app

@@ -1,4 +1,5 @@
 // MapData (the grid in EPSG:3857, the imagery), areas and the style parameters. No Mapnik here.
+#include "wangge/base/paths.hpp"
 #include "wangge/error.hpp"
 #include "wangge/render/renderer.hpp"
 #include "wangge/store/workspace.hpp"
@@ -187,7 +188,8 @@ Area area_of_lonlat(const geo::Box& ll, const MapData* data) {
 
 std::string default_style_dir() {
     if (const char* env = std::getenv("WANGGE_STYLE_DIR"); env && *env) return env;
-    return WANGGE_STYLE_DIR;
+    return base::data_dir("styles", WANGGE_STYLE_DIR).string(); // installed, else the sources
+
 }
 
 std::map<std::string, std::string> read_style_params(const std::string& style_dir) {

@@ -1,6 +1,7 @@
 // Imagery import: any georeferenced raster, in any CRS, is warped once to EPSG:3857 and
 // written as a Cloud Optimized GeoTIFF (tiled, compressed, with overviews) next to the
-// workspace, so renders never reproject imagery (see docs/engineering.md, Mapnik traps).
+// workspace, so renders never reproject imagery (warping in every render is slow; a raster
+// already in the map's CRS lets Mapnik's gdal plugin read its overviews directly).
 #pragma once
 
 #include "wangge/geo/geometry.hpp"

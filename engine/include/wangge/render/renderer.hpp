@@ -145,7 +145,8 @@ void write_image(const Image& image, const std::string& path, const std::string&
 // ---- Rendering -----------------------------------------------------------------------------
 
 // Where the styles are: a folder with <name>.xml files (see styles/README.md). The default is
-// the styles/ folder of the source tree or, when installed, next to the executable.
+// $WANGGE_STYLE_DIR, else <prefix>/share/wangge/styles beside an installed binary, else the
+// styles/ folder of the source tree (a build tree).
 [[nodiscard]] std::string default_style_dir();
 
 struct StyleChoice {
