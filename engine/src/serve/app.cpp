@@ -2,6 +2,7 @@
 
 #include "tile_service.hpp"
 #include "wangge/error.hpp"
+#include "wangge/loop/state_at.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -118,7 +119,9 @@ std::optional<MatterView> view_at(Live& live, const loop::IncidentRecord& r, loo
     loop::State state = loop::State::reported;
     for (const auto& e : journal)
         if (e.at <= at) state = e.to;
-    return MatterView{&r, state, live.loop().status_at(inc.report, journal, at)};
+    // Loop::status_at left the loop for loop/state_at.hpp (time travel): the same rule.
+    const loop::Incident then = loop::incident_at(live.loop(), inc, journal, at);
+    return MatterView{&r, state, live.loop().status(then, at)};
 }
 
 json matter_properties(const Live& live, const MatterView& v) {
