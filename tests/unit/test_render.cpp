@@ -592,49 +592,6 @@ TEST(RenderStatusHook, CellsAreRedExactlyWhereTheLoopCountsOverdueMatters) {
     EXPECT_EQ(open_pins, summary.open);
 }
 
-// The map as of past times: cell colours and pins come from the loop's time-travel rule and
-// agree with an independent replay of the journal up to each time (loop_replay.hpp).
-TEST(RenderStatusHook, PastTimesMatchAReplayOfTheJournal) {
-    const auto dir = test::temp_dir();
-    const auto path = (dir / "jishan.gpkg").string();
-    {
-        auto ws = store::Workspace::create(path);
-        ws.add_version({.grid = sample::generate_jishan_grid({}), .note = "sample"});
-    }
-    (void)sample::write_jishan_loop(path, {.seed = 140824, .days = 30});
-    const auto session = loop::Session::open(path);
-    const test::Replay replay(session->store());
-    const auto ws = store::Workspace::open(path);
-    for (const char* text :
-         {"2026-02-01T00:00", "2026-03-05T10:00", "2026-03-20T16:45", "2026-04-01T09:30"}) {
-        const auto t = loop::parse_time(text);
-        std::map<std::string, render::CellState> cells;
-        std::size_t open = 0, fresh_closed = 0;
-        for (const auto& m : replay.at(session->loop(), t)) {
-            const auto& inc = m.record.incident;
-            if (inc.state == loop::State::closed && inc.closed_at &&
-                inc.closed_at->minutes >= t.minutes - 24 * 60)
-                ++fresh_closed;
-            if (loop::is_final(inc.state)) continue;
-            ++open;
-            const auto cs = m.status == loop::Status::overdue   ? render::CellState::overdue
-                            : m.status == loop::Status::warning ? render::CellState::warning
-                                                                : render::CellState::on_time;
-            auto& slot = cells[m.record.cell];
-            slot = std::max(slot, cs);
-        }
-        const auto status = render::status_from_workspace(ws, text);
-        EXPECT_EQ(status.cells, cells) << text;
-        std::size_t open_pins = 0, closed_pins = 0;
-        for (const auto& p : status.pins)
-            (p.state == "closed" ? closed_pins : open_pins) += 1;
-        EXPECT_EQ(open_pins, open) << text;
-        EXPECT_EQ(closed_pins, fresh_closed) << text;
-    }
-    // Before the first matter the map is empty.
-    EXPECT_TRUE(render::status_from_workspace(ws, "2026-01-01T00:00").cells.empty());
-}
-
 // ---- Cartography: the Jishan sample at the scales people use -------------------------------
 
 namespace {
@@ -929,8 +886,7 @@ TEST(RenderFrame, SizeOrientationFocusAndNames) {
     EXPECT_NE(error_of([&] { r.set_focus("140824999"); }).find("140824999"), std::string::npos);
 }
 
-// ---- Searchable labels in print maps
-// ---------------------------------------------------------
+// ---- Searchable labels in print maps ---------------------------------------------------------
 
 // Every cell name on a township print is found by pdftotext as drawn: 网 not the Kangxi
 // radical ⽹ (U+2F79), and no radical anywhere (see engine/src/render/pdf_text.cpp).
@@ -986,4 +942,47 @@ TEST(RenderPrint, OneCellPrintEmbedsImageryAsJpegAtItsResolution) {
     r.render_print({{c.x - 20, c.y - 20, c.x + 20, c.y + 20}, "close", ""}, {}, {}, close);
     EXPECT_NE(run("pdftotext '" + close + "' -").find("not drawn"), std::string::npos);
     EXPECT_EQ(run("pdfimages -list '" + close + "'").find("jpeg"), std::string::npos);
+}
+
+// The map as of past times: cell colours and pins come from the loop's time-travel rule and
+// agree with an independent replay of the journal up to each time (loop_replay.hpp).
+TEST(RenderStatusHook, PastTimesMatchAReplayOfTheJournal) {
+    const auto dir = test::temp_dir();
+    const auto path = (dir / "jishan.gpkg").string();
+    {
+        auto ws = store::Workspace::create(path);
+        ws.add_version({.grid = sample::generate_jishan_grid({}), .note = "sample"});
+    }
+    (void)sample::write_jishan_loop(path, {.seed = 140824, .days = 30});
+    const auto session = loop::Session::open(path);
+    const test::Replay replay(session->store());
+    const auto ws = store::Workspace::open(path);
+    for (const char* text :
+         {"2026-02-01T00:00", "2026-03-05T10:00", "2026-03-20T16:45", "2026-04-01T09:30"}) {
+        const auto t = loop::parse_time(text);
+        std::map<std::string, render::CellState> cells;
+        std::size_t open = 0, fresh_closed = 0;
+        for (const auto& m : replay.at(session->loop(), t)) {
+            const auto& inc = m.record.incident;
+            if (inc.state == loop::State::closed && inc.closed_at &&
+                inc.closed_at->minutes >= t.minutes - 24 * 60)
+                ++fresh_closed;
+            if (loop::is_final(inc.state)) continue;
+            ++open;
+            const auto cs = m.status == loop::Status::overdue   ? render::CellState::overdue
+                            : m.status == loop::Status::warning ? render::CellState::warning
+                                                                : render::CellState::on_time;
+            auto& slot = cells[m.record.cell];
+            slot = std::max(slot, cs);
+        }
+        const auto status = render::status_from_workspace(ws, text);
+        EXPECT_EQ(status.cells, cells) << text;
+        std::size_t open_pins = 0, closed_pins = 0;
+        for (const auto& p : status.pins)
+            (p.state == "closed" ? closed_pins : open_pins) += 1;
+        EXPECT_EQ(open_pins, open) << text;
+        EXPECT_EQ(closed_pins, fresh_closed) << text;
+    }
+    // Before the first matter the map is empty.
+    EXPECT_TRUE(render::status_from_workspace(ws, "2026-01-01T00:00").cells.empty());
 }
