@@ -220,7 +220,7 @@ void run_report(const ReportArgs& a) {
                             std::to_string(s->grid_version()) +
                             " (outside the county); nothing was recorded",
                         {.file = a.workspace});
-    s->store().insert(std::span(&record, 1), {});
+    s->store().insert(std::span(&record, 1), {}, s->loop());
     std::cout << "reported incident " << report.id << "\n";
     print_incident(*s, record, s->loop().status(record.incident, at), at);
 }
@@ -299,6 +299,10 @@ void run_show(const std::string& workspace, std::int64_t id, const std::string& 
                  {"note", e.note},
                  {"department", e.department},
                  {"person", e.person},
+                 {"approver", e.approver},
+                 {"supervision", e.is_supervision() ? nlohmann::ordered_json(
+                                                          e.lifts_supervision ? "lifted" : "put")
+                                                    : nlohmann::ordered_json()},
                  {"deadline", e.deadline ? nlohmann::ordered_json(loop::format_time(*e.deadline))
                                          : nlohmann::ordered_json()}});
         j["later_events"] = hidden;
@@ -311,13 +315,19 @@ void run_show(const std::string& workspace, std::int64_t id, const std::string& 
     std::cout << "\n";
     for (const auto& e : journal) {
         std::cout << "  " << loop::format_time(e.at) << "  "
-                  << (e.is_supervision() ? std::string("supervised (督办)")
-                                         : std::string(loop::to_string(e.from)) + " -> " +
-                                               std::string(loop::to_string(e.to)));
+                  << (e.is_supervision()
+                          ? std::string(e.lifts_supervision ? "supervision lifted (督办解除)"
+                                                            : "supervised (督办)")
+                          : std::string(loop::to_string(e.from)) + " -> " +
+                                std::string(loop::to_string(e.to)));
         if (!e.actor.empty()) std::cout << "  by " << e.actor;
-        if (!e.department.empty()) std::cout << "  to " << e.department;
+        if (!e.department.empty())
+            std::cout << (e.to == loop::State::returned ? "  from " : "  to ") << e.department;
         if (!e.person.empty()) std::cout << " " << e.person;
-        if (e.deadline) std::cout << "  new deadline " << loop::format_time(*e.deadline);
+        if (e.deadline)
+            std::cout << (e.to == loop::State::backlog ? "  review date " : "  new deadline ")
+                      << loop::format_time(*e.deadline);
+        if (!e.approver.empty()) std::cout << "  approved by " << e.approver;
         if (!e.note.empty()) std::cout << "  (" << e.note << ")";
         std::cout << "\n";
     }

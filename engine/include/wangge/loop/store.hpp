@@ -8,7 +8,10 @@
 //                      category, reporter, times (ISO 8601 local), state, cell code, grid
 //                      version, routed and dispatched department and person, deadlines,
 //                      boundary distance and near-boundary flag
-//   loop_journal       the append-only event journal (incident, from, to, actor, time, ...)
+//   loop_journal       the append-only event journal (incident, from, to, actor, time, note,
+//                      department, person, deadline, approver, action)
+//   loop_steps         each matter's steps with owner, deadline and end (steps.hpp), derived
+//                      from the journal and rewritten with it
 // Every write is one transaction: a bulk import lands whole or not at all.
 //
 // Ownership and threading: a LoopStore owns one SQLite connection; use it from one thread
@@ -22,6 +25,7 @@
 #include "wangge/loop/catalogue.hpp"
 #include "wangge/loop/duties.hpp"
 #include "wangge/loop/incident.hpp"
+#include "wangge/loop/steps.hpp"
 
 #include <memory>
 #include <optional>
@@ -134,18 +138,28 @@ class LoopStore {
     ImportSummary import_reports(std::span<const Report> reports, const ImportContext& context);
 
     // Writes finished records and their journal as they are (a generated history, a copy
-    // from another workspace), in one transaction. A repeated id fails it (StoreError).
-    void insert(std::span<const IncidentRecord> records, std::span<const Event> journal);
+    // from another workspace), with their steps, in one transaction. A repeated id fails it
+    // (StoreError).
+    void insert(std::span<const IncidentRecord> records, std::span<const Event> journal,
+                const Loop& loop);
 
-    // Applies transitions to stored incidents and appends them to the journal, all in one
+    // Applies transitions (or supervision orders: who is the actor, why the note) to stored
+    // incidents, appends them to the journal and rewrites the matters' steps, all in one
     // transaction; nothing is written if any of them fails.
     struct Change {
+        enum class Supervision { none, put, lift };
         std::int64_t incident = 0;
         Transition transition;
+        Supervision supervision = Supervision::none; // put / lift: only at, actor, note count
     };
     void apply(std::span<const Change> changes, const Loop& loop);
-    void supervise(std::int64_t incident, LocalTime at, const std::string& actor,
-                   const std::string& note, const Loop& loop);
+
+    // The steps of a matter (steps.hpp), in order.
+    [[nodiscard]] std::vector<Step> steps(std::int64_t incident) const;
+    // Whether loop_steps was just added to a workspace that holds matters (an older file):
+    // then rebuild_steps() derives them from the journal.
+    [[nodiscard]] bool steps_missing() const noexcept;
+    void rebuild_steps(const Loop& loop);
 
     [[nodiscard]] std::optional<IncidentRecord> incident(std::int64_t id) const;
     [[nodiscard]] std::vector<IncidentRecord> incidents() const;
