@@ -10,6 +10,7 @@
 // names a workspace (the Jishan sample), its grid; WANGGE_BENCH_POINTS sets how many points
 // (default 10,000,000). Points are the same as `points` writes: a fixed seed, rounded to
 // 7 decimals as in the CSV, so peers reading the CSV see exactly these points.
+#include "wangge/base/random.hpp"
 #include "wangge/grid/generated.hpp"
 #include "wangge/grid/locator.hpp"
 #include "wangge/store/workspace.hpp"
@@ -27,18 +28,6 @@ using namespace wangge;
 
 namespace {
 
-// splitmix64: the same numbers on every platform.
-struct Rng {
-    std::uint64_t state;
-    double uniform() {
-        std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        z ^= z >> 31;
-        return static_cast<double>(z >> 11) * 0x1.0p-53;
-    }
-};
-
 // The value as printed with 7 decimals and read back (what a CSV reader sees).
 double rounded(double v, char* buf, std::size_t size, std::size_t& len) {
     const auto res = std::to_chars(buf, buf + size, v, std::chars_format::fixed, 7);
@@ -49,7 +38,7 @@ double rounded(double v, char* buf, std::size_t size, std::size_t& len) {
 }
 
 std::vector<geo::Point> make_points(const geo::Box& b, std::size_t n, std::FILE* csv = nullptr) {
-    Rng rng{20240601};
+    base::SplitMix64 rng{20240601}; // the same points on every platform
     std::vector<geo::Point> pts;
     pts.reserve(csv ? 0 : n);
     char x[32], y[32];

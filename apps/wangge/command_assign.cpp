@@ -1,5 +1,5 @@
 // wangge assign: give every point of a CSV or OGR source its cell (see grid/assign.hpp).
-#include "commands.hpp"
+#include "command.hpp"
 #include "wangge/error.hpp"
 #include "wangge/grid/assign.hpp"
 #include "wangge/grid/locator.hpp"
@@ -51,35 +51,50 @@ void run_assign(AssignArgs& a) {
               << "wrote             " << a.options.out << "\n";
 }
 
+class Assign final : public Command {
+  public:
+    Assign()
+        : Command("assign",
+                  "Give every point (incidents, addresses) its cell, village and township") {}
+    void declare(CLI::App& cmd) override {
+        m_workspace.declare(cmd);
+        cmd.add_option("--incidents,-i", m_a.options.source,
+                       "Points: a CSV with a header (lon,lat or x,y) or any OGR point source")
+            ->required();
+        cmd.add_option("--out,-o", m_a.options.out,
+                       "Output: CSV for CSV input, else the format of the extension")
+            ->required();
+        cmd.add_option("--near-boundary-m", m_a.options.near_boundary_m,
+                       "Flag points within this many metres of a cell boundary")
+            ->capture_default_str()
+            ->check(CLI::NonNegativeNumber);
+        cmd.add_option("--threads", m_a.options.threads, "Threads (0 = all cores)")
+            ->capture_default_str()
+            ->check(CLI::NonNegativeNumber);
+        cmd.add_option("--src-crs", m_a.options.src_crs,
+                       "CRS of the points' coordinates (e.g. EPSG:4546 for projected x,y)");
+        cmd.add_option("--lon-field", m_a.options.lon_field, "CSV column of the longitude (or x)");
+        cmd.add_option("--lat-field", m_a.options.lat_field, "CSV column of the latitude (or y)");
+        cmd.add_option("--on-error", m_a.on_error, "Bad rows: fail (exit 2) or skip them")
+            ->capture_default_str()
+            ->check(CLI::IsMember({"fail", "skip"}));
+        cmd.add_option("--version", m_a.version, "Grid version (default: current)");
+    }
+    int run() override {
+        m_a.workspace = m_workspace.path();
+        run_assign(m_a);
+        return ok;
+    }
+
+  private:
+    AssignArgs m_a;
+    WorkspaceOption m_workspace;
+};
+
 } // namespace
 
-void register_assign(CLI::App& app) {
-    auto a = std::make_shared<AssignArgs>();
-    auto* cmd = app.add_subcommand(
-        "assign", "Give every point (incidents, addresses) its cell, village and township");
-    cmd->add_option("--workspace,-w", a->workspace, "Workspace GeoPackage")->required();
-    cmd->add_option("--incidents,-i", a->options.source,
-                    "Points: a CSV with a header (lon,lat or x,y) or any OGR point source")
-        ->required();
-    cmd->add_option("--out,-o", a->options.out,
-                    "Output: CSV for CSV input, else the format of the extension")
-        ->required();
-    cmd->add_option("--near-boundary-m", a->options.near_boundary_m,
-                    "Flag points within this many metres of a cell boundary")
-        ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
-    cmd->add_option("--threads", a->options.threads, "Threads (0 = all cores)")
-        ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
-    cmd->add_option("--src-crs", a->options.src_crs,
-                    "CRS of the points' coordinates (e.g. EPSG:4546 for projected x,y)");
-    cmd->add_option("--lon-field", a->options.lon_field, "CSV column of the longitude (or x)");
-    cmd->add_option("--lat-field", a->options.lat_field, "CSV column of the latitude (or y)");
-    cmd->add_option("--on-error", a->on_error, "Bad rows: fail (exit 2) or skip them")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"fail", "skip"}));
-    cmd->add_option("--version", a->version, "Grid version (default: current)");
-    cmd->callback([a] { run_assign(*a); });
+void add_assign_commands(CommandSet& set) {
+    set.add<Assign>(set.top());
 }
 
 } // namespace wangge::app

@@ -42,6 +42,11 @@ void register_imagery(CLI::App& app) {
     imp->add_option("--quality", a->options.jpeg_quality, "JPEG quality for RGB imagery")
         ->capture_default_str()
         ->check(CLI::Range(10, 100));
+    imp->add_option("--max-megapixels", a->options.max_megapixels,
+                    "Refuse rasters larger than this, source or reprojected (0: no limit)")
+        ->capture_default_str();
+    imp->add_flag("--allow-outside", a->options.allow_outside,
+                  "Import imagery that does not overlap the workspace's grid");
     imp->callback([a] { run_import(*a); });
 }
 

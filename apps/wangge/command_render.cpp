@@ -4,12 +4,15 @@
 #include "wangge/render/renderer.hpp"
 #include "wangge/store/workspace.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <tuple>
 
 namespace wangge::app {
 
@@ -26,6 +29,12 @@ struct RenderArgs {
     std::string paper;
     int dpi = 150;
     bool landscape = false;
+    bool portrait = false;
+    bool legend = false;
+    bool width_given = false;
+    bool height_given = false;
+    std::string maker;
+    std::string imagery;
     std::string at;
     std::string style_dir;
     std::string style = "satellite-overlay";
@@ -68,9 +77,10 @@ void run_render(const RenderArgs& a) {
         1)
         throw InputError("give at most one of --bbox, --township, --cell");
     const auto ws = store::Workspace::open(a.workspace);
-    const auto data =
-        render::MapData::load(ws, a.version > 0 ? std::optional<int>(a.version) : std::nullopt);
-    const render::Area area = !a.bbox.empty()       ? render::area_of_lonlat(parse_bbox(a.bbox))
+    const auto data = render::MapData::load(
+        ws, a.version > 0 ? std::optional<int>(a.version) : std::nullopt, a.imagery);
+    const render::Area area = !a.bbox.empty()
+                                  ? render::area_of_lonlat(parse_bbox(a.bbox), data.get())
                               : !a.township.empty() ? render::area_of_unit(*data, a.township)
                               : !a.cell.empty()     ? render::area_of_cell(*data, a.cell)
                                                     : render::area_of_all(*data);
@@ -84,19 +94,54 @@ void run_render(const RenderArgs& a) {
     std::string ext = fs::path(a.out).extension().string();
     for (auto& c : ext)
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    // Drawn into a staged file beside the output (same extension, so the format is chosen the
+    // same way) and renamed into place: a failed render never destroys an earlier output.
+    struct Staged {
+        fs::path path;
+        ~Staged() {
+            std::error_code ec;
+            if (!path.empty()) fs::remove(path, ec);
+        }
+    } staged{fs::path(a.out).parent_path() / ("." + fs::path(a.out).stem().string() + ".partial" +
+                                              fs::path(a.out).extension().string())};
+    auto commit = [&] {
+        fs::rename(staged.path, a.out);
+        staged.path.clear();
+    };
     if (ext == ".pdf" || ext == ".svg") {
-        const render::Paper paper{
-            .size = a.paper.empty() ? "A4" : a.paper, .landscape = a.landscape, .dpi = a.dpi};
-        renderer.render_print(area, paper, status, a.out);
+        render::Paper paper{.size = a.paper.empty() ? "A4" : a.paper,
+                            .landscape = a.landscape,
+                            .dpi = a.dpi,
+                            .maker = a.maker};
+        // The orientation follows the area's shape unless given.
+        if (!a.landscape && !a.portrait) paper.landscape = render::fits_landscape(area, paper);
+        renderer.render_print(area, paper, status, staged.path.string());
+        commit();
         std::cout << "wrote " << a.out << " (" << paper.size
                   << (paper.landscape ? " landscape" : "") << ", " << paper.dpi << " dpi, "
                   << area.name << ", status at " << at << ")\n";
         return;
     }
     if (!a.paper.empty()) throw InputError("--paper is for .pdf and .svg outputs");
-    const auto t =
-        renderer.render_to_file(area.box_3857, a.width, a.height, status, a.out, a.format);
-    std::cout << "wrote " << a.out << " (" << a.width << " x " << a.height << " px, " << area.name
+    // The image follows the area's shape unless a size is given (the longer side 1024 px, or
+    // the one side given).
+    int width = a.width, height = a.height;
+    const double aspect = (area.box_3857.maxx - area.box_3857.minx) /
+                          std::max(1e-9, area.box_3857.maxy - area.box_3857.miny);
+    if (!a.width_given && !a.height_given)
+        std::tie(width, height) = render::fitted_size(area, 1024);
+    else if (!a.height_given)
+        height = std::clamp(static_cast<int>(std::lround(width / aspect)), 1, 16384);
+    else if (!a.width_given)
+        width = std::clamp(static_cast<int>(std::lround(height * aspect)), 1, 16384);
+    renderer.set_focus(area.focus);
+    const auto t = a.legend ? renderer.render_to_file_with_legend(area.box_3857, width, height,
+                                                                  status, staged.path.string(),
+                                                                  area.name + " 网格状态", a.format)
+                            : renderer.render_to_file(area.box_3857, width, height, status,
+                                                      staged.path.string(), a.format);
+    commit();
+    std::cout << "wrote " << a.out << " (" << width << " x " << height << " px, " << area.name
               << ", status at " << at << "; draw " << t.draw_s << " s, encode " << t.encode_s
               << " s)\n";
 }
@@ -126,7 +171,14 @@ void register_render(CLI::App& app) {
     r->add_option("--dpi", a->dpi, "Print resolution")
         ->capture_default_str()
         ->check(CLI::Range(36, 1200));
-    r->add_flag("--landscape", a->landscape, "Landscape paper");
+    auto* landscape = r->add_flag("--landscape", a->landscape, "Landscape paper");
+    auto* portrait = r->add_flag("--portrait", a->portrait,
+                                 "Portrait paper (default: the orientation the area fits)");
+    landscape->excludes(portrait);
+    r->add_option("--maker", a->maker, "制图单位 printed on print maps");
+    r->add_flag("--legend", a->legend, "PNG/JPEG: a small legend with counts, time and credits");
+    r->add_option("--imagery", a->imagery,
+                  "Registered imagery to draw (by name; default: the first registered)");
     r->add_option("--at", a->at, "Time the statuses hold at (default: now)");
     r->add_option("--style", a->style_dir, "Style folder (default: the styles/ of wangge)");
     r->add_option("--style-name", a->style, "imagery, overlay or satellite-overlay")
@@ -136,7 +188,12 @@ void register_render(CLI::App& app) {
     r->add_option("--pins-file", a->pins_file, "CSV 'lon,lat,state,id' of incidents");
     r->add_option("--format", a->format, "png, png8, jpeg, webp (default: by extension)");
     r->add_option("--version", a->version, "Grid version (default: current)");
-    r->callback([a] { run_render(*a); });
+    r->callback([a, width, height] {
+        // A side not given follows from the area's shape.
+        a->width_given = width->count() > 0;
+        a->height_given = height->count() > 0;
+        run_render(*a);
+    });
 }
 
 } // namespace wangge::app

@@ -1,6 +1,7 @@
 // wangge sample jishan: the generated Jishan County sample workspace.
-#include "commands.hpp"
+#include "command.hpp"
 #include "output.hpp"
+#include "wangge/base/output_file.hpp"
 #include "wangge/error.hpp"
 #include "wangge/sample/catalogue.hpp"
 #include "wangge/sample/jishan.hpp"
@@ -29,9 +30,9 @@ void run_jishan(const SampleArgs& a) {
     if (fs::exists(ws_path) && !a.force)
         throw InputError("workspace exists; use --force to replace it", {.file = a.workspace});
     if (ws_path.has_parent_path()) fs::create_directories(ws_path.parent_path());
-    const fs::path tmp = ws_path.string() + ".partial.gpkg";
+    auto output = base::OutputFile::file(ws_path, ".partial.gpkg");
+    const fs::path tmp = output.path();
     const fs::path tif = ws_path.parent_path() / (ws_path.stem().string() + "-imagery.tif");
-    fs::remove(tmp);
 
     std::cout << "generating the Jishan sample (seed " << a.options.seed << ") ...\n";
     store::NewVersion nv;
@@ -39,32 +40,27 @@ void run_jishan(const SampleArgs& a) {
     nv.note = "Jishan sample grid (generated)";
     nv.source = "wangge sample jishan --seed " + std::to_string(a.options.seed);
     sample::JishanLoopSummary loop_summary;
-    try {
-        {
-            auto ws = store::Workspace::create(tmp.string());
-            ws.set_meta("metric_crs", "EPSG:4546");
-            ws.set_meta("generated", sample::jishan_generated_notice);
-            ws.set_meta("seed", std::to_string(a.options.seed));
-            ws.set_meta("county_code", sample::jishan_county_code);
-            ws.add_version(nv);
-            if (a.imagery) {
-                const fs::path tif_tmp = tif.string() + ".partial.tif";
-                sample::write_jishan_imagery(nv.grid, tif_tmp.string(), a.options);
-                fs::rename(tif_tmp, tif);
-                ws.register_imagery({.name = "satellite",
-                                     .path = tif.filename().string(),
-                                     .attribution = "Generated sample imagery (synthetic, seeded)",
-                                     .generated = true});
-            }
-        } // GDAL's connection closes before the loop tables are written with SQLite.
-        if (a.loop)
-            loop_summary = sample::write_jishan_loop(
-                tmp.string(), {.seed = a.options.seed, .days = 90, .reports_per_day = 225});
-    } catch (...) {
-        fs::remove(tmp);
-        throw;
-    }
-    fs::rename(tmp, ws_path);
+    {
+        auto ws = store::Workspace::create(tmp.string());
+        ws.set_meta("metric_crs", "EPSG:4546");
+        ws.set_meta("generated", sample::jishan_generated_notice);
+        ws.set_meta("seed", std::to_string(a.options.seed));
+        ws.set_meta("county_code", sample::jishan_county_code);
+        ws.add_version(nv);
+        if (a.imagery) {
+            auto image = base::OutputFile::file(tif, ".partial.tif");
+            sample::write_jishan_imagery(nv.grid, image.path().string(), a.options);
+            image.commit();
+            ws.register_imagery({.name = "satellite",
+                                 .path = tif.filename().string(),
+                                 .attribution = "Generated sample imagery (synthetic, seeded)",
+                                 .generated = true});
+        }
+    } // GDAL's connection closes before the loop tables are written with SQLite.
+    if (a.loop)
+        loop_summary = sample::write_jishan_loop(
+            tmp.string(), {.seed = a.options.seed, .days = 90, .reports_per_day = 225});
+    output.commit();
     const auto ws = store::Workspace::open(ws_path.string());
     print_grid_summary(std::cout, grid_summary(ws, std::nullopt));
     if (a.imagery) std::cout << "imagery       " << tif.string() << " (EPSG:3857, generated)\n";
@@ -75,27 +71,38 @@ void run_jishan(const SampleArgs& a) {
                   << " journal events, " << loop_summary.duties << " duties\n";
 }
 
+class SampleJishan final : public Command {
+  public:
+    SampleJishan()
+        : Command("jishan", "The Jishan County sample: 398 generated cells, real names and codes") {
+    }
+    void declare(CLI::App& cmd) override {
+        m_workspace.declare(cmd, "Workspace GeoPackage to create");
+        cmd.add_option("--seed", m_a.options.seed, "Random seed")->capture_default_str();
+        cmd.add_option("--imagery-resolution", m_a.options.imagery_resolution_m,
+                       "Ground metres per pixel of the generated image")
+            ->capture_default_str()
+            ->check(CLI::Range(1.0, 500.0));
+        cmd.add_flag("!--no-imagery", m_a.imagery, "Do not generate the image");
+        cmd.add_flag("!--no-loop", m_a.loop,
+                     "Do not write the catalogue, duties and the generated matters");
+        cmd.add_flag("--force", m_a.force, "Replace an existing workspace");
+    }
+    int run() override {
+        m_a.workspace = m_workspace.path();
+        run_jishan(m_a);
+        return ok;
+    }
+
+  private:
+    SampleArgs m_a;
+    WorkspaceOption m_workspace;
+};
+
 } // namespace
 
-void register_sample(CLI::App& app) {
-    auto* sample_cmd = app.add_subcommand("sample", "Create sample workspaces");
-    sample_cmd->require_subcommand(1);
-    auto a = std::make_shared<SampleArgs>();
-    auto* jishan = sample_cmd->add_subcommand(
-        "jishan", "The Jishan County sample: 398 generated cells, real names and codes");
-    jishan->add_option("--workspace,-w", a->workspace, "Workspace GeoPackage to create")
-        ->required();
-    jishan->add_option("--seed", a->options.seed, "Random seed")->capture_default_str();
-    jishan
-        ->add_option("--imagery-resolution", a->options.imagery_resolution_m,
-                     "Ground metres per pixel of the generated image")
-        ->capture_default_str()
-        ->check(CLI::Range(1.0, 500.0));
-    jishan->add_flag("!--no-imagery", a->imagery, "Do not generate the image");
-    jishan->add_flag("!--no-loop", a->loop,
-                     "Do not write the catalogue, duties and the generated matters");
-    jishan->add_flag("--force", a->force, "Replace an existing workspace");
-    jishan->callback([a] { run_jishan(*a); });
+void add_sample_commands(CommandSet& set) {
+    set.add<SampleJishan>(set.group("sample", "Create sample workspaces"));
 }
 
 } // namespace wangge::app

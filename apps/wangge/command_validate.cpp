@@ -1,6 +1,6 @@
 // wangge grid validate: coverage validation of a source file or a workspace's grid version.
 // Exit 0 when valid, 1 when defects were found, 2 when the input could not be read.
-#include "commands.hpp"
+#include "command.hpp"
 #include "wangge/error.hpp"
 #include "wangge/grid/import.hpp"
 #include "wangge/grid/validate.hpp"
@@ -28,7 +28,7 @@ struct ValidateArgs {
     grid::ValidateOptions defaults;
 };
 
-void run_validate(const ValidateArgs& a) {
+int run_validate(const ValidateArgs& a) {
     if (a.source.empty() == a.workspace.empty())
         throw InputError("give either a SOURCE or --workspace to validate");
     grid::ValidateOptions vo = a.defaults;
@@ -46,9 +46,13 @@ void run_validate(const ValidateArgs& a) {
         g = grid::read_grid(a.source, o, vo.unusable);
     }
     if (!a.metric_crs.empty()) vo.metric_crs = a.metric_crs;
-    if (!a.county.empty()) vo.county_boundary = grid::read_boundary(a.county);
-    if (!a.code_scheme.empty()) vo.code_scheme = grid::code_scheme_from(a.code_scheme);
     vo.county_code = a.county_code;
+    if (!a.county.empty()) {
+        auto county = grid::read_county(a.county);
+        vo.county_boundary = std::move(county.geometry);
+        if (vo.county_code.empty()) vo.county_code = county.code; // its "code" field
+    }
+    if (!a.code_scheme.empty()) vo.code_scheme = grid::code_scheme_from(a.code_scheme);
 
     const auto report = grid::validate(g, vo);
     if (!a.geojson.empty()) {
@@ -70,43 +74,64 @@ void run_validate(const ValidateArgs& a) {
         if (!a.geojson.empty())
             std::cout << "wrote " << report.issues.size() << " defects to " << a.geojson << "\n";
     }
-    if (!report.valid()) g_exit_code = defects_found;
+    return report.valid() ? ok : defects_found;
 }
+
+class GridValidate final : public Command {
+  public:
+    GridValidate()
+        : Command("validate", "Check that the cells tile the county: no gaps, overlaps, slivers, "
+                              "bad geometry or codes (exit 1 when defects are found)") {}
+    void declare(CLI::App& cmd) override {
+        cmd.add_option("SOURCE", m_a.source, "Grid to check (any OGR vector source)");
+        m_workspace.declare(cmd, "Check a grid version of this workspace",
+                            WorkspaceOption::Positional::no, false);
+        cmd.add_option("--version", m_a.version, "Grid version (default: current)");
+        cmd.add_option("--county", m_a.county,
+                       "County boundary (any OGR polygon source, the union of its features)");
+        cmd.add_option(
+            "--code-scheme", m_a.code_scheme,
+            "Check cell codes as 14, 15 or 20 digits (default: when codes look national)");
+        cmd.add_option("--county-code", m_a.county_code,
+                       "The county code cell codes must start with");
+        cmd.add_option(
+            "--metric-crs", m_a.metric_crs,
+            "CRS to measure areas in (default: the workspace's, or chosen from the grid)");
+        m_json.declare(cmd, "Print the report as JSON");
+        cmd.add_option("--geojson", m_a.geojson, "Write the defects as GeoJSON (overwritten)");
+        cmd.add_option("--layer", m_a.options.layer,
+                       "Layer of SOURCE (default: the polygon layer)");
+        cmd.add_option("--code-field", m_a.options.code_field, "Field holding the cell code")
+            ->capture_default_str();
+        cmd.add_option("--name-field", m_a.options.name_field, "Field holding the cell name");
+        cmd.add_option("--parent-field", m_a.options.parent_field,
+                       "Field holding the village code (default: from the cell code)");
+        cmd.add_option("--src-crs", m_a.options.src_crs,
+                       "CRS of SOURCE when it has none or a wrong one");
+        cmd.add_option("--where", m_a.options.where, "OGR attribute filter on SOURCE");
+        cmd.add_option("--sliver-area-m2", m_a.defaults.sliver_area_m2,
+                       "Cells smaller than this are slivers")
+            ->capture_default_str();
+        cmd.add_option("--sliver-thinness", m_a.defaults.sliver_thinness,
+                       "Cells with 4*pi*A/P^2 below this are slivers")
+            ->capture_default_str();
+    }
+    int run() override {
+        m_a.workspace = m_workspace.path();
+        m_a.json = m_json.on;
+        return run_validate(m_a);
+    }
+
+  private:
+    ValidateArgs m_a;
+    WorkspaceOption m_workspace;
+    JsonOption m_json;
+};
 
 } // namespace
 
-void register_validate(CLI::App& grid_command) {
-    auto a = std::make_shared<ValidateArgs>();
-    auto* v = grid_command.add_subcommand(
-        "validate", "Check that the cells tile the county: no gaps, overlaps, slivers, bad "
-                    "geometry or codes (exit 1 when defects are found)");
-    v->add_option("SOURCE", a->source, "Grid to check (any OGR vector source)");
-    v->add_option("--workspace,-w", a->workspace, "Check a grid version of this workspace");
-    v->add_option("--version", a->version, "Grid version (default: current)");
-    v->add_option("--county", a->county,
-                  "County boundary (any OGR polygon source, the union of its features)");
-    v->add_option("--code-scheme", a->code_scheme,
-                  "Check cell codes as 14, 15 or 20 digits (default: when codes look national)");
-    v->add_option("--county-code", a->county_code, "The county code cell codes must start with");
-    v->add_option("--metric-crs", a->metric_crs,
-                  "CRS to measure areas in (default: the workspace's, or chosen from the grid)");
-    v->add_flag("--json", a->json, "Print the report as JSON");
-    v->add_option("--geojson", a->geojson, "Write the defects as GeoJSON (overwritten)");
-    v->add_option("--layer", a->options.layer, "Layer of SOURCE (default: the polygon layer)");
-    v->add_option("--code-field", a->options.code_field, "Field holding the cell code")
-        ->capture_default_str();
-    v->add_option("--name-field", a->options.name_field, "Field holding the cell name");
-    v->add_option("--parent-field", a->options.parent_field,
-                  "Field holding the village code (default: from the cell code)");
-    v->add_option("--src-crs", a->options.src_crs, "CRS of SOURCE when it has none or a wrong one");
-    v->add_option("--where", a->options.where, "OGR attribute filter on SOURCE");
-    v->add_option("--sliver-area-m2", a->defaults.sliver_area_m2,
-                  "Cells smaller than this are slivers")
-        ->capture_default_str();
-    v->add_option("--sliver-thinness", a->defaults.sliver_thinness,
-                  "Cells with 4*pi*A/P^2 below this are slivers")
-        ->capture_default_str();
-    v->callback([a] { run_validate(*a); });
+void add_validate_command(CommandSet& set, CLI::App& grid) {
+    set.add<GridValidate>(grid);
 }
 
 } // namespace wangge::app

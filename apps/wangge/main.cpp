@@ -15,17 +15,20 @@ int main(int argc, char** argv) {
                  "writers"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "wangge 0.1.0");
-    wangge::app::register_grid(app);
-    wangge::app::register_sample(app);
-    wangge::app::register_assign(app);
+    wangge::app::CommandSet commands(app);
+    wangge::app::add_grid_commands(commands);
+    wangge::app::add_sample_commands(commands);
+    wangge::app::add_assign_commands(commands);
     wangge::app::register_render(app);
     wangge::app::register_imagery(app);
     wangge::app::register_incidents(app);
     wangge::app::register_stats(app);
     wangge::app::register_duties(app);
     wangge::app::register_tiles(app);
+    wangge::app::register_serve(app);
     try {
         app.parse(argc, argv);
+        if (auto status = commands.run_chosen()) return *status;
     } catch (const CLI::ParseError& e) {
         const int code = app.exit(e);
         return code == 0 ? 0 : wangge::app::failed;

@@ -1,6 +1,9 @@
 # Runs one golden-file case of the wangge command (see tests/CMakeLists.txt).
-# Placeholders in `cmd` and `expected`: @WANGGE@ @DATA@ @TMP@. A line that starts with "! "
-# is a step that must fail (its output is not compared).
+# Placeholders in `cmd` and `expected`: @WANGGE@ @DATA@ @TMP@. A line that starts with "!N "
+# (e.g. "!2 ") is a step that must exit with status N exactly (its output is not compared), so
+# a crash never passes for an expected failure. The last line's status is in `status`
+# (default 0). Re-baselining (WANGGE_OVERWRITE_GOLDEN=1) rewrites `expected` only: a status
+# is part of the contract and changes by hand.
 # New policies: under the old CMP0053 rules "@WANGGE@" below would itself be expanded.
 cmake_minimum_required(VERSION 3.25)
 file(REMOVE_RECURSE "${TMP}")
@@ -19,16 +22,19 @@ foreach(line IN LISTS lines)
   string(REPLACE "@DATA@" "${DATA}" line "${line}")
   string(REPLACE "@TMP@" "${TMP}" line "${line}")
   set(must_fail FALSE)
-  if(line MATCHES "^! (.*)")
+  if(line MATCHES "^!([0-9]+) (.*)")
     set(must_fail TRUE)
-    set(line "${CMAKE_MATCH_1}")
+    set(fail_status "${CMAKE_MATCH_1}")
+    set(line "${CMAKE_MATCH_2}")
+  elseif(line MATCHES "^!")
+    message(FATAL_ERROR "state the exit status the step must end with, e.g. '!2 ${line}'")
   endif()
   separate_arguments(argv UNIX_COMMAND "${line}")
   execute_process(COMMAND ${argv} WORKING_DIRECTORY "${TMP}"
                   RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
   if(must_fail)
-    if(status EQUAL 0)
-      message(FATAL_ERROR "step should have failed but succeeded: ${line}\n${out}")
+    if(NOT status STREQUAL fail_status)
+      message(FATAL_ERROR "step should have exited with ${fail_status}, got ${status}: ${line}\n${out}\n${err}")
     endif()
   elseif(i LESS last)
     if(NOT status EQUAL 0)
@@ -43,15 +49,14 @@ string(REPLACE "${DATA}" "@DATA@" actual "${actual}")
 # Creation times differ from run to run.
 string(REGEX REPLACE "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z" "@TIME@" actual "${actual}")
 file(WRITE "${TMP}/actual" "${actual}")
+if(NOT status STREQUAL expected_status)
+  message(FATAL_ERROR "exit status ${status}, expected ${expected_status}\n${actual}")
+endif()
 if(DEFINED ENV{WANGGE_OVERWRITE_GOLDEN})
   file(WRITE "${CASE}/expected" "${actual}")
-  file(WRITE "${CASE}/status" "${status}\n")
   return()
 endif()
 file(READ "${CASE}/expected" expected)
-if(NOT status EQUAL expected_status)
-  message(FATAL_ERROR "exit status ${status}, expected ${expected_status}\n${actual}")
-endif()
 if(NOT actual STREQUAL expected)
   execute_process(COMMAND diff -u "${CASE}/expected" "${TMP}/actual" OUTPUT_VARIABLE d)
   message(FATAL_ERROR "output differs from ${CASE}/expected (re-baseline with WANGGE_OVERWRITE_GOLDEN=1 ctest -R cli.):\n${d}")

@@ -5,6 +5,8 @@
 // and the previous one written, each on its own thread, so the cores stay busy.
 #include "wangge/grid/assign.hpp"
 
+#include "wangge/base/csv.hpp"
+#include "wangge/base/output_file.hpp"
 #include "wangge/geo/gdal.hpp"
 #include "wangge/geo/proj.hpp"
 
@@ -53,14 +55,6 @@ std::string lower(std::string_view s) {
     return out;
 }
 
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-        s.remove_suffix(1);
-    return s;
-}
-
 std::string join(const std::vector<std::string>& names) {
     std::string out;
     for (const auto& n : names)
@@ -69,7 +63,7 @@ std::string join(const std::vector<std::string>& names) {
 }
 
 std::optional<double> parse_number(std::string_view s) {
-    s = trim(s);
+    s = base::trim_csv_field(s);
     if (!s.empty() && s.front() == '+') s.remove_prefix(1);
     if (s.empty()) return std::nullopt;
     // Fast path for plain decimals like -110.7215820: at most 15 digits and 22 decimals.
@@ -109,15 +103,7 @@ std::optional<double> parse_number(std::string_view s) {
 
 // The per-cell text of the added columns up to the distance: ",code,village,township,".
 std::vector<std::string> cell_prefixes(const Grid& grid) {
-    auto field = [](const std::string& v) {
-        if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
-        std::string q = "\"";
-        for (const char c : v) {
-            if (c == '"') q += '"';
-            q += c;
-        }
-        return q + "\"";
-    };
+    auto field = [](const std::string& v) { return base::csv_field(v); };
     std::vector<std::string> out;
     out.reserve(grid.cells.size());
     for (const auto& c : grid.cells)
@@ -125,167 +111,6 @@ std::vector<std::string> cell_prefixes(const Grid& grid) {
                       field(c.township_code) + ",");
     return out;
 }
-
-// Removes a temporary output unless committed.
-class Staging {
-  public:
-    explicit Staging(fs::path path) : m_path(std::move(path)) {}
-    ~Staging() {
-        if (m_committed) return;
-        std::error_code ec;
-        fs::remove_all(m_path, ec);
-    }
-    Staging(const Staging&) = delete;
-    Staging& operator=(const Staging&) = delete;
-    void commit() noexcept { m_committed = true; }
-    [[nodiscard]] const fs::path& path() const noexcept { return m_path; }
-
-  private:
-    fs::path m_path;
-    bool m_committed = false;
-};
-
-void refuse_existing_output(const std::string& out) {
-    if (out.empty()) throw InputError("no output file given");
-    if (fs::exists(out)) throw InputError("output exists; remove it first", {.file = out});
-}
-
-// ---- CSV --------------------------------------------------------------------------------
-
-// A record: bytes [begin, end) of the block (line terminator excluded), the line it
-// starts on, and whether it holds a quote (then fields need the careful reader).
-struct Record {
-    std::size_t begin, end;
-    std::int64_t line;
-    bool quoted;
-};
-
-// Finds the complete records in buf[0, len) and returns where the unfinished rest starts
-// (len when at_eof). `line` is the number of the line buf starts with; it is advanced.
-// Quoted fields may hold commas, doubled quotes and line breaks (RFC 4180).
-std::size_t scan_records(const char* buf, std::size_t len, bool at_eof, std::int64_t& line,
-                         std::vector<Record>& out) {
-    std::size_t pos = 0;
-    while (pos < len) {
-        const char* start = buf + pos;
-        const auto* nl = static_cast<const char*>(std::memchr(start, '\n', len - pos));
-        const char* lim = nl ? nl : buf + len;
-        const bool has_quote =
-            std::memchr(start, '"', static_cast<std::size_t>(lim - start)) != nullptr;
-        std::size_t end = 0, next = 0;
-        std::int64_t lines = 1;
-        if (!has_quote) {
-            if (!nl && !at_eof) break;
-            end = static_cast<std::size_t>(lim - buf);
-            next = nl ? end + 1 : len;
-        } else {
-            enum { field_start, unquoted, quoted, quote_in_quoted } st = field_start;
-            std::size_t i = pos;
-            bool done = false;
-            for (; i < len && !done; ++i) {
-                const char c = buf[i];
-                switch (st) {
-                case field_start:
-                    if (c == '"')
-                        st = quoted;
-                    else if (c == '\n')
-                        done = true;
-                    else if (c != ',')
-                        st = unquoted;
-                    break;
-                case unquoted:
-                    if (c == ',')
-                        st = field_start;
-                    else if (c == '\n')
-                        done = true;
-                    break;
-                case quoted:
-                    if (c == '"')
-                        st = quote_in_quoted;
-                    else if (c == '\n')
-                        ++lines;
-                    break;
-                case quote_in_quoted:
-                    if (c == '"')
-                        st = quoted;
-                    else if (c == ',')
-                        st = field_start;
-                    else if (c == '\n')
-                        done = true;
-                    else
-                        st = unquoted;
-                    break;
-                }
-            }
-            if (!done) {
-                if (!at_eof) break;
-                end = next = len;
-            } else {
-                end = i - 1; // the '\n'
-                next = i;
-            }
-        }
-        std::size_t e = end;
-        if (e > pos && buf[e - 1] == '\r') --e;
-        if (e > pos) out.push_back({pos, e, line, has_quote}); // blank lines hold no record
-        line += lines;
-        pos = next;
-    }
-    return pos;
-}
-
-// Walks the fields of one record. Quoted fields are unescaped into `buf`.
-class FieldCursor {
-  public:
-    FieldCursor(const char* b, const char* e) : m_p(b), m_e(e) {}
-    bool next(std::string_view& text, std::string& buf) {
-        if (m_done) return false;
-        if (m_p < m_e && *m_p == '"') {
-            buf.clear();
-            const char* p = m_p + 1;
-            for (;;) {
-                const auto* q = static_cast<const char*>(
-                    std::memchr(p, '"', static_cast<std::size_t>(m_e - p)));
-                if (!q) { // unterminated: the rest of the record
-                    buf.append(p, m_e);
-                    p = m_e;
-                    break;
-                }
-                buf.append(p, q);
-                if (q + 1 < m_e && q[1] == '"') {
-                    buf.push_back('"');
-                    p = q + 2;
-                    continue;
-                }
-                p = q + 1;
-                break;
-            }
-            // Anything between the closing quote and the comma is kept (lenient).
-            const auto* c =
-                static_cast<const char*>(std::memchr(p, ',', static_cast<std::size_t>(m_e - p)));
-            buf.append(p, c ? c : m_e);
-            text = buf;
-            advance(c);
-            return true;
-        }
-        const auto* c =
-            static_cast<const char*>(std::memchr(m_p, ',', static_cast<std::size_t>(m_e - m_p)));
-        text = std::string_view(m_p, static_cast<std::size_t>((c ? c : m_e) - m_p));
-        advance(c);
-        return true;
-    }
-
-  private:
-    void advance(const char* comma) {
-        if (comma)
-            m_p = comma + 1;
-        else
-            m_done = true;
-    }
-    const char* m_p;
-    const char* m_e;
-    bool m_done = false;
-};
 
 struct BadRow {
     std::int64_t line;
@@ -317,9 +142,7 @@ class CsvAssigner {
         FilePtr in(std::fopen(src.c_str(), "rb"));
         if (!in)
             throw InputError(std::string("cannot open: ") + std::strerror(errno), {.file = src});
-        refuse_existing_output(m_o.out);
-        Staging tmp(m_o.out + ".partial");
-        fs::remove_all(tmp.path());
+        auto tmp = base::OutputFile::file(m_o.out, ".partial", base::OutputFile::Existing::refuse);
         FilePtr out(std::fopen(tmp.path().c_str(), "wb"));
         if (!out)
             throw InputError(std::string("cannot create: ") + std::strerror(errno),
@@ -378,7 +201,6 @@ class CsvAssigner {
         if (std::fclose(raw) != 0)
             throw InputError(std::string("write failed: ") + std::strerror(errno),
                              {.file = tmp.path().string()});
-        fs::rename(tmp.path(), m_o.out);
         tmp.commit();
         return sum;
     }
@@ -390,7 +212,7 @@ class CsvAssigner {
         std::vector<char> buf;
         std::size_t len = 0, used = 0;
         bool eof = false;
-        std::vector<Record> records;
+        std::vector<base::CsvRecordSpan> records;
         std::int64_t line_after = 1; // the line the unfinished rest starts on
     };
 
@@ -411,25 +233,28 @@ class CsvAssigner {
             b.eof = std::feof(in) != 0;
             b.records.clear();
             std::int64_t l = line;
-            b.used = scan_records(b.buf.data(), b.len, b.eof, l, b.records);
+            try {
+                b.used = base::find_csv_records(b.buf.data(), b.len, b.eof, l, b.records);
+            } catch (const InputError& e) { // an unclosed quote
+                throw InputError(e.message(), {.file = m_o.source, .line = e.context().line});
+            }
             b.line_after = l;
             if (!b.records.empty() || b.eof) return;
             b.buf.resize(b.buf.size() * 2); // a record longer than the block
         }
     }
 
-    void header(const char* buf, const Record& r, std::FILE* out) {
+    void header(const char* buf, const base::CsvRecordSpan& r, std::FILE* out) {
         const char* b = buf + r.begin;
         const char* e = buf + r.end;
-        // A UTF-8 byte order mark is kept in the output but is not part of the first name.
-        const char* names_begin = b;
-        if (e - b >= 3 && std::memcmp(b, "\xEF\xBB\xBF", 3) == 0) names_begin += 3;
         std::vector<std::string> names;
-        FieldCursor cur(names_begin, e);
+        base::CsvFieldReader cur(b, e);
         std::string_view text;
         std::string scratch;
         while (cur.next(text, scratch))
-            names.emplace_back(trim(text));
+            names.emplace_back(base::trim_csv_field(text));
+        if (!cur.error().empty())
+            throw InputError(cur.error(), {.file = m_o.source, .line = r.line});
         for (const auto& n : names)
             for (const char* a : added_columns)
                 if (lower(n) == a)
@@ -468,7 +293,10 @@ class CsvAssigner {
                              {.file = m_o.source, .line = r.line});
         m_x_name = names[static_cast<std::size_t>(m_ix)];
         m_y_name = names[static_cast<std::size_t>(m_iy)];
-        std::string line(b, e);
+        // A UTF-8 byte order mark (skipped by the reader) is kept in the output.
+        std::string line =
+            r.begin == 3 && std::memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? "\xEF\xBB\xBF" : "";
+        line.append(b, e);
         line += ",cell_code,village_code,township_code,boundary_distance_m,near_boundary\n";
         write(out, line);
     }
@@ -479,8 +307,8 @@ class CsvAssigner {
                              {.file = m_o.out + ".partial"});
     }
 
-    void process(const char* buf, const std::vector<Record>& records, std::size_t first,
-                 std::vector<Share>& shares, AssignSummary& sum) {
+    void process(const char* buf, const std::vector<base::CsvRecordSpan>& records,
+                 std::size_t first, std::vector<Share>& shares, AssignSummary& sum) {
         const std::size_t n = records.size() - first;
         const unsigned t = static_cast<unsigned>(
             std::min<std::size_t>(m_threads, std::max<std::size_t>(1, n / 4096)));
@@ -517,8 +345,8 @@ class CsvAssigner {
         }
     }
 
-    void do_share(const char* buf, const std::vector<Record>& records, std::size_t b, std::size_t e,
-                  unsigned k, Share& sh) {
+    void do_share(const char* buf, const std::vector<base::CsvRecordSpan>& records, std::size_t b,
+                  std::size_t e, unsigned k, Share& sh) {
         sh.text.clear();
         sh.bad.clear();
         sh.rows = static_cast<std::int64_t>(e - b);
@@ -530,51 +358,32 @@ class CsvAssigner {
         const int want = std::max(m_ix, m_iy);
         std::string sx, sy, scratch;
         for (std::size_t r = 0; r < n; ++r) {
-            const Record& rec = records[b + r];
+            const base::CsvRecordSpan& rec = records[b + r];
             const char* p = buf + rec.begin;
             const char* end = buf + rec.end;
             std::string_view fx, fy;
             bool got_x = false, got_y = false;
-            if (!rec.quoted) {
-                // Fast path: no quotes, so fields are what lies between commas.
-                int idx = 0;
-                for (;;) {
-                    const auto* c = static_cast<const char*>(
-                        std::memchr(p, ',', static_cast<std::size_t>(end - p)));
-                    const std::string_view f(p, static_cast<std::size_t>((c ? c : end) - p));
-                    if (idx == m_ix) {
-                        fx = f;
-                        got_x = true;
-                    }
-                    if (idx == m_iy) {
-                        fy = f;
-                        got_y = true;
-                    }
-                    if (!c || idx >= want) break;
-                    p = c + 1;
-                    ++idx;
-                }
-            } else {
-                FieldCursor cur(p, end);
-                std::string_view f;
-                for (int idx = 0; idx <= want && cur.next(f, scratch); ++idx) {
-                    // f may point into scratch, which the next field overwrites.
-                    if (idx == m_ix) {
-                        sx.assign(f);
-                        got_x = true;
-                    }
-                    if (idx == m_iy) {
-                        sy.assign(f);
-                        got_y = true;
-                    }
-                }
-                fx = sx;
-                fy = sy;
-            }
             auto bad = [&](std::string message) {
                 ok[r] = 0;
                 sh.bad.push_back({rec.line, std::move(message)});
             };
+            base::CsvFieldReader cur(p, end);
+            std::string_view f;
+            for (int idx = 0; idx <= want && cur.next(f, scratch); ++idx) {
+                // A quoted field points into scratch, which the next field overwrites.
+                if (idx == m_ix) {
+                    fx = cur.last_quoted() ? std::string_view(sx.assign(f)) : f;
+                    got_x = true;
+                }
+                if (idx == m_iy) {
+                    fy = cur.last_quoted() ? std::string_view(sy.assign(f)) : f;
+                    got_y = true;
+                }
+            }
+            if (!cur.error().empty()) {
+                bad(cur.error());
+                continue;
+            }
             if (!got_x || !got_y) {
                 bad("missing column '" + (got_x ? m_y_name : m_x_name) + "'");
                 continue;
@@ -582,13 +391,13 @@ class CsvAssigner {
             const auto x = parse_number(fx);
             const auto y = parse_number(fy);
             if (!x) {
-                bad("cannot read '" + std::string(trim(fx)) + "' in column '" + m_x_name +
-                    "' as a number");
+                bad("cannot read '" + std::string(base::trim_csv_field(fx)) + "' in column '" +
+                    m_x_name + "' as a number");
                 continue;
             }
             if (!y) {
-                bad("cannot read '" + std::string(trim(fy)) + "' in column '" + m_y_name +
-                    "' as a number");
+                bad("cannot read '" + std::string(base::trim_csv_field(fy)) + "' in column '" +
+                    m_y_name + "' as a number");
                 continue;
             }
             pts[r] = {*x, *y};
@@ -652,7 +461,7 @@ class CsvAssigner {
         char num[64];
         for (std::size_t r = 0; r < n; ++r) {
             if (!ok[r]) continue;
-            const Record& rec = records[b + r];
+            const base::CsvRecordSpan& rec = records[b + r];
             const Location& loc = locs[g++];
             sh.text.append(buf + rec.begin, rec.end - rec.begin);
             if (loc.cell >= 0) {
@@ -689,7 +498,9 @@ class CsvAssigner {
 // ---- any OGR point source ---------------------------------------------------------------
 
 AssignSummary assign_ogr(const Grid& grid, const Locator& locator, const AssignOptions& o) {
-    refuse_existing_output(o.out);
+    // Written in a private folder, moved into place file by file at the end (a Shapefile is
+    // several files).
+    auto output = base::OutputFile::files(o.out);
     const std::string driver = geo::Dataset::vector_driver_for(o.out);
     const auto src = geo::Dataset::open_vector(o.source);
     if (src.layer_count() < 1) throw InputError("no layers to read", {.file = o.source});
@@ -714,13 +525,7 @@ AssignSummary assign_ogr(const Grid& grid, const Locator& locator, const AssignO
                 throw InputError(
                     "the input already has a field '" + n + "'; rename or drop it first", where);
 
-    // Written in a private folder, moved into place file by file at the end (a Shapefile is
-    // several files).
-    const fs::path staging_dir = fs::path(o.out).string() + ".partial.d";
-    fs::remove_all(staging_dir);
-    fs::create_directories(staging_dir);
-    Staging staging(staging_dir);
-    const std::string tmp = (staging_dir / fs::path(o.out).filename()).string();
+    const std::string tmp = output.path().string();
     auto dst = geo::Dataset::create_vector(tmp, driver);
     geo::GdalErrorCapture capture;
     geo::SpatialRef out_srs = layer_srs.empty() && o.src_crs.empty()
@@ -847,13 +652,7 @@ AssignSummary assign_ogr(const Grid& grid, const Locator& locator, const AssignO
     if (transactional && GDALDatasetCommitTransaction(dst.get()) != OGRERR_NONE)
         throw InputError("cannot write: " + capture.last(), {.file = o.out});
     dst.close();
-    const fs::path dest_dir = fs::absolute(o.out).parent_path();
-    for (const auto& entry : fs::directory_iterator(staging_dir))
-        if (fs::exists(dest_dir / entry.path().filename()))
-            throw InputError("output exists; remove it first",
-                             {.file = (dest_dir / entry.path().filename()).string()});
-    for (const auto& entry : fs::directory_iterator(staging_dir))
-        fs::rename(entry.path(), dest_dir / entry.path().filename());
+    output.commit();
     return sum;
 }
 

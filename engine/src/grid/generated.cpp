@@ -1,6 +1,8 @@
 // GENERATED coverage (see generated.hpp): synthetic test and benchmark data.
 #include "wangge/grid/generated.hpp"
 
+#include "wangge/base/random.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -9,19 +11,10 @@ namespace wangge::grid {
 
 namespace {
 
-// splitmix64: a tiny generator whose output is the same on every platform (the standard
-// distributions are not).
-struct Rng {
-    std::uint64_t state;
-    std::uint64_t next() {
-        std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-    }
-    // Uniform in [-1, 1).
-    double symmetric() { return static_cast<double>(next() >> 11) * 0x1.0p-52 - 1.0; }
-};
+// Uniform in [-1, 1) from the platform-independent generator.
+double symmetric(base::SplitMix64& rng) {
+    return rng.uniform() * 2.0 - 1.0;
+}
 
 std::string digits(std::size_t value, int width) {
     char buf[32];
@@ -41,7 +34,7 @@ Grid generated_coverage(std::size_t n, std::uint64_t seed) {
     const std::size_t rows = (n + cols - 1) / cols;
     const double lon0 = centre_lon - lon_step * static_cast<double>(cols) / 2;
     const double lat0 = centre_lat - lat_step * static_cast<double>(rows) / 2;
-    Rng rng{seed};
+    base::SplitMix64 rng{seed};
 
     // Lattice vertices (cols+1) x (rows+1), each moved by up to a quarter step.
     std::vector<geo::Point> vertex((cols + 1) * (rows + 1));
@@ -50,8 +43,8 @@ Grid generated_coverage(std::size_t n, std::uint64_t seed) {
     };
     for (std::size_t j = 0; j <= rows; ++j)
         for (std::size_t i = 0; i <= cols; ++i)
-            v(i, j) = {lon0 + (static_cast<double>(i) + 0.25 * rng.symmetric()) * lon_step,
-                       lat0 + (static_cast<double>(j) + 0.25 * rng.symmetric()) * lat_step};
+            v(i, j) = {lon0 + (static_cast<double>(i) + 0.25 * symmetric(rng)) * lon_step,
+                       lat0 + (static_cast<double>(j) + 0.25 * symmetric(rng)) * lat_step};
     // Two bend points on each lattice edge, pushed sideways by up to 8% of a step; stored
     // once and used by both neighbours.
     struct Bends {
@@ -59,7 +52,7 @@ Grid generated_coverage(std::size_t n, std::uint64_t seed) {
     };
     auto bend = [&](geo::Point a, geo::Point b, bool horizontal) {
         Bends out;
-        const double s1 = 0.08 * rng.symmetric(), s2 = 0.08 * rng.symmetric();
+        const double s1 = 0.08 * symmetric(rng), s2 = 0.08 * symmetric(rng);
         out.p = {a.x + (b.x - a.x) / 3, a.y + (b.y - a.y) / 3};
         out.q = {a.x + 2 * (b.x - a.x) / 3, a.y + 2 * (b.y - a.y) / 3};
         if (horizontal) {

@@ -4,8 +4,11 @@
 #include "wangge/geo/gdal.hpp"
 #include "wangge/geo/geos.hpp"
 
+#include <cmath>
+#include <geos_c.h>
 #include <map>
 #include <memory>
+#include <numbers>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
 #include <set>
@@ -58,6 +61,38 @@ int optional_field(OGRLayerH layer, const std::string& chosen, const char* fallb
     return geo::field_index(layer, fallback);
 }
 
+// What makes a ring unusable as read ("" when it is usable): GEOS cannot build a polygon
+// from it, and said so without naming the feature.
+std::string ring_problem(const geo::MultiPolygon& mp) {
+    for (std::size_t p = 0; p < mp.polygons.size(); ++p)
+        for (std::size_t r = 0; r < mp.polygons[p].rings.size(); ++r) {
+            const auto& ring = mp.polygons[p].rings[r];
+            const std::string which =
+                (r == 0 ? "the outer ring" : "hole " + std::to_string(r)) +
+                (mp.polygons.size() > 1 ? " of polygon " + std::to_string(p + 1) : std::string());
+            for (const auto& pt : ring)
+                if (!std::isfinite(pt.x) || !std::isfinite(pt.y))
+                    return which + " has a coordinate that is not a number";
+            if (ring.size() < 4)
+                return which + " has " + std::to_string(ring.size()) +
+                       " points; a ring needs at least 4 (3 corners and the first again)";
+            if (!(ring.front() == ring.back())) return which + " is not closed";
+        }
+    return {};
+}
+
+// Cell codes are text (digits): a list, a boolean, a real number or a date in the code field
+// is a mistake in the source, not a code.
+std::string code_type_problem(OGRFieldDefnH field) {
+    const auto type = OGR_Fld_GetType(field);
+    const auto subtype = OGR_Fld_GetSubType(field);
+    if (type == OFTString && subtype == OFSTNone) return {};
+    if ((type == OFTInteger || type == OFTInteger64) && subtype == OFSTNone) return {};
+    std::string name = subtype == OFSTBoolean ? "a boolean" : subtype == OFSTJSON ? "JSON" : "";
+    if (name.empty()) name = std::string("of type ") + OGR_GetFieldTypeName(type);
+    return "the code field holds " + name + " values; cell codes must be strings of digits";
+}
+
 } // namespace
 
 Grid read_grid(const std::string& source, const ImportOptions& opt) {
@@ -67,12 +102,39 @@ Grid read_grid(const std::string& source, const ImportOptions& opt) {
 
 Grid read_grid(const std::string& source, const ImportOptions& opt,
                std::vector<FeatureProblem>& problems) {
-    auto ds = geo::Dataset::open_vector(source);
-    OGRLayerH layer = pick_layer(ds, opt.layer);
+    // GDAL reads a GeoJSON "crs" that PROJ does not know as EPSG:4326 after an error
+    // message; caught here, that is a refusal unless --src-crs says what the CRS is.
+    std::string open_error;
+    auto ds = [&] {
+        geo::GdalErrorCapture capture;
+        auto d = geo::Dataset::open_vector(source);
+        open_error = capture.last();
+        return d;
+    }();
+    OGRLayerH layer = [&] {
+        geo::GdalErrorCapture capture;
+        OGRLayerH l = pick_layer(ds, opt.layer);
+        (void)OGR_L_GetSpatialRef(l);
+        if (open_error.empty()) open_error = capture.last();
+        return l;
+    }();
     const std::string lname = geo::layer_name(layer);
     const ErrorContext where{.file = source, .layer = lname};
+    if (opt.src_crs.empty() && (open_error.find("crs") != std::string::npos ||
+                                open_error.find("CRS") != std::string::npos ||
+                                open_error.find("PROJ") != std::string::npos))
+        throw InputError("the layer's CRS cannot be read (" + open_error +
+                             "); give the real CRS with --src-crs (e.g. EPSG:4546)",
+                         where);
+    // An empty GeoJSON FeatureCollection has no fields either: say so, not "no such field".
+    // (Not forced: counting would read a whole OSM file.)
+    if (OGR_L_GetFeatureCount(layer, FALSE) == 0)
+        throw InputError("the layer has no features (an empty FeatureCollection?)", where);
 
     const int i_code = require_field(layer, opt.code_field, source, "--code-field");
+    if (const auto why = code_type_problem(OGR_FD_GetFieldDefn(OGR_L_GetLayerDefn(layer), i_code));
+        !why.empty())
+        throw InputError(why, {.file = source, .layer = lname, .field = opt.code_field});
     const int i_name = optional_field(layer, opt.name_field, "name", source, "--name-field");
     const int i_parent = opt.parent_field.empty()
                              ? -1
@@ -130,6 +192,16 @@ Grid read_grid(const std::string& source, const ImportOptions& opt,
             at.field.clear();
         } else {
             cell.code = OGR_F_GetFieldAsString(f, i_code);
+            // A GeoJSON column mixing strings and arrays or objects is read as text.
+            if (cell.code.front() == '[' || cell.code.front() == '{') {
+                at.field = opt.code_field;
+                const std::string why = "the cell code is a JSON " +
+                                        std::string(cell.code.front() == '[' ? "array" : "object") +
+                                        "; cell codes must be strings of digits";
+                if (!opt.keep_unusable_features) throw InputError(why, at);
+                keep(false, "feature " + std::to_string(fid) + ": " + why);
+                at.field.clear();
+            }
         }
         if (auto [it, inserted] = seen.emplace(cell.code, fid);
             !inserted && !opt.allow_duplicate_codes && !cell.code.empty()) {
@@ -172,6 +244,10 @@ Grid read_grid(const std::string& source, const ImportOptions& opt,
         }
         try {
             cell.geometry = geo::to_multipolygon(g);
+            if (const auto why = ring_problem(cell.geometry); !why.empty()) {
+                // Strict reading refuses it; the validator reports it as invalid geometry.
+                if (!opt.keep_unusable_features) throw InputError(why, at);
+            }
         } catch (const InputError& e) {
             if (!opt.keep_unusable_features) throw InputError(e.message(), at);
             keep(true, "feature " + std::to_string(fid) + ": " + e.message());
@@ -183,6 +259,49 @@ Grid read_grid(const std::string& source, const ImportOptions& opt,
                                            : "no feature matches --where " + opt.where,
                          where);
     return grid;
+}
+
+std::size_t snap_grid(Grid& grid, double tolerance_m) {
+    if (!(tolerance_m > 0) || tolerance_m > 10)
+        throw InputError("the snap tolerance must be above 0 and at most 10 m, not " +
+                         std::to_string(tolerance_m));
+    geo::Box all;
+    std::vector<geo::Box> boxes(grid.cells.size());
+    for (std::size_t i = 0; i < grid.cells.size(); ++i) {
+        for (const auto& poly : grid.cells[i].geometry.polygons)
+            for (const auto& ring : poly.rings)
+                for (const auto& p : ring)
+                    boxes[i].expand(p);
+        if (boxes[i].valid()) all.expand(boxes[i]);
+    }
+    if (!all.valid()) return 0;
+    // Degrees of longitude are the shorter ones away from the equator: the tolerance in
+    // degrees is taken along them, so it is never less than asked for.
+    const double lat = (all.miny + all.maxy) / 2 * std::numbers::pi / 180;
+    const double tol = tolerance_m / (111320.0 * std::max(std::cos(lat), 0.01));
+    geo::GeosContext ctx;
+    std::size_t changed = 0;
+    for (std::size_t i = 0; i < grid.cells.size(); ++i) {
+        if (!boxes[i].valid()) continue;
+        const geo::Box near{boxes[i].minx - tol, boxes[i].miny - tol, boxes[i].maxx + tol,
+                            boxes[i].maxy + tol};
+        // The neighbours' vertices (as they are now: cells snapped earlier count as moved).
+        geo::MultiPolygon others;
+        for (std::size_t j = 0; j < grid.cells.size(); ++j)
+            if (j != i && boxes[j].valid() && boxes[j].intersects(near))
+                others.polygons.insert(others.polygons.end(),
+                                       grid.cells[j].geometry.polygons.begin(),
+                                       grid.cells[j].geometry.polygons.end());
+        if (others.empty()) continue;
+        const auto mine = ctx.from(grid.cells[i].geometry);
+        const auto ref = ctx.from(others);
+        const auto snapped = ctx.check(GEOSSnap_r(ctx.get(), mine.get(), ref.get(), tol), "snap");
+        auto mp = snapped.to_multipolygon();
+        if (mp == grid.cells[i].geometry) continue;
+        grid.cells[i].geometry = std::move(mp);
+        ++changed;
+    }
+    return changed;
 }
 
 void derive_units(Grid& grid, const std::function<std::string(const std::string&)>& name_of) {

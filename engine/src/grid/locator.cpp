@@ -17,13 +17,12 @@
 // the rim of a gap) belongs to the cell owning that edge; with several such cells, the one
 // with the lowest index. Overlapping cells (an invalid coverage): the lowest index wins.
 //
-// EXACTNESS. orient() uses the standard floating-point filter (the error bound of the 2x2
-// determinant, (3 + 16 eps) eps (|l| + |r|)) and falls back to an exact evaluation: the six
-// products expand into twelve doubles by fused multiply-add, which are summed without loss
-// as a nonoverlapping expansion (two-sum chains); the sign is that of the largest term. We
-// use our own predicate rather than GEOSOrientationIndex_r because this one is exact (GEOS
-// uses double-double, robust but not proved exact), needs no per-thread GEOS context, and
-// inlines into the hot loop.
+// EXACTNESS. orient() (geo::orientation) uses the standard floating-point filter (the error bound
+// of the 2x2 determinant, (3 + 16 eps) eps (|l| + |r|)) and falls back to an exact evaluation: the
+// six products expand into twelve doubles by fused multiply-add, which are summed without loss as a
+// nonoverlapping expansion (two-sum chains); the sign is that of the largest term. We use our own
+// predicate rather than GEOSOrientationIndex_r because this one is exact (GEOS uses double-double,
+// robust but not proved exact), needs no per-thread GEOS context, and inlines into the hot loop.
 //
 // SPEED. A uniform grid of squares over the cells' bounding box. A square that no edge
 // touches stores the one cell it lies in (or "outside"); it answers without any polygon
@@ -57,6 +56,7 @@
 #include "wangge/grid/locator.hpp"
 
 #include "wangge/error.hpp"
+#include "wangge/geo/orientation.hpp"
 
 #include <algorithm>
 #include <array>
@@ -71,64 +71,6 @@ namespace wangge::grid {
 
 namespace {
 
-// ---- exact orientation ------------------------------------------------------------------
-
-inline void two_sum(double a, double b, double& s, double& e) {
-    s = a + b;
-    const double bv = s - a;
-    const double av = s - bv;
-    e = (a - av) + (b - bv);
-}
-
-inline void two_product(double a, double b, double& p, double& e) {
-    p = a * b;
-    e = std::fma(a, b, -p);
-}
-
-// Sign of the exact sum of the terms. Each term is added to a nonoverlapping expansion with
-// a chain of two-sums (no rounding is lost); the largest component carries the sign.
-int exact_sign_of_sum(const std::array<double, 12>& terms) {
-    std::array<double, 13> e{};
-    std::size_t n = 0;
-    for (const double t : terms) {
-        double q = t;
-        std::size_t m = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            double s = 0, err = 0;
-            two_sum(q, e[i], s, err);
-            if (err != 0) e[m++] = err;
-            q = s;
-        }
-        if (q != 0) e[m++] = q;
-        n = m;
-    }
-    return n == 0 ? 0 : (e[n - 1] > 0 ? 1 : -1);
-}
-
-[[gnu::noinline]] int orient_exact(double ax, double ay, double bx, double by, double px,
-                                   double py) {
-    // (bx-ax)(py-ay) - (by-ay)(px-ax) = bx*py - bx*ay - ax*py - by*px + by*ax + ay*px
-    std::array<double, 12> t{};
-    two_product(bx, py, t[0], t[1]);
-    two_product(-bx, ay, t[2], t[3]);
-    two_product(-ax, py, t[4], t[5]);
-    two_product(-by, px, t[6], t[7]);
-    two_product(by, ax, t[8], t[9]);
-    two_product(ay, px, t[10], t[11]);
-    return exact_sign_of_sum(t);
-}
-
-// +1 when p is left of a->b (counter-clockwise), -1 right, 0 on the line; exact.
-inline int orient(double ax, double ay, double bx, double by, double px, double py) {
-    const double l = (bx - ax) * (py - ay);
-    const double r = (by - ay) * (px - ax);
-    const double det = l - r;
-    const double bound = 3.3306690738754716e-16 * (std::abs(l) + std::abs(r));
-    if (det > bound) return 1;
-    if (-det > bound) return -1;
-    return orient_exact(ax, ay, bx, by, px, py);
-}
-
 // An edge in canonical order: (ay, ax) < (by, bx).
 struct Seg {
     double ax, ay, bx, by;
@@ -138,12 +80,12 @@ inline bool crosses(const Seg& s, double x, double y) {
     if (y < s.ay || y >= s.by) return false;
     if (x < s.ax && x < s.bx) return true;  // wholly east of p: certainly crossed
     if (x > s.ax && x > s.bx) return false; // wholly west
-    return orient(s.ax, s.ay, s.bx, s.by, x, y) > 0;
+    return geo::orientation(s.ax, s.ay, s.bx, s.by, x, y) > 0;
 }
 
 inline bool on_segment(const Seg& s, double x, double y) {
     return y >= s.ay && y <= s.by && x >= std::min(s.ax, s.bx) && x <= std::max(s.ax, s.bx) &&
-           orient(s.ax, s.ay, s.bx, s.by, x, y) == 0;
+           geo::orientation(s.ax, s.ay, s.bx, s.by, x, y) == 0;
 }
 
 // Squared distance from the origin to segment s given in metric coordinates around p.
@@ -824,7 +766,10 @@ TreeLevels tree_levels(const Tree& t) {
 double Locator::Impl::tree_nearest2(const Tree& t, const Seg* leaves, double px, double py,
                                     double kx, double ky, double best2) const noexcept {
     if (t.count == 0) return best2;
-    const auto [size, first, top] = tree_levels(t);
+    // Plain references, not a structured binding: clang 14 (the fuzz build) cannot capture those.
+    const TreeLevels levels = tree_levels(t);
+    const auto &size = levels.size, &first = levels.first;
+    const auto top = levels.top;
     auto box2 = [&](const Box& b) {
         const double ex = std::max(std::max(b.x0 - px, px - b.x1), 0.0) * kx;
         const double ey = std::max(std::max(b.y0 - py, py - b.y1), 0.0) * ky;
@@ -903,7 +848,10 @@ double rect_segment_distance(const Box& r, const Seg& s, double kx, double ky) {
 bool Locator::Impl::tree_within(const Tree& t, const Seg* leaves, const Box& rect, double kx,
                                 double ky, double limit, std::size_t cap,
                                 std::vector<std::pair<double, std::uint32_t>>& out) const {
-    const auto [size, first, top] = tree_levels(t);
+    // Plain references, not a structured binding: clang 14 (the fuzz build) cannot capture those.
+    const TreeLevels levels = tree_levels(t);
+    const auto &size = levels.size, &first = levels.first;
+    const auto top = levels.top;
     auto gap = [&](const Box& b) {
         const double ex = std::max(std::max(b.x0 - rect.x1, rect.x0 - b.x1), 0.0) * kx;
         const double ey = std::max(std::max(b.y0 - rect.y1, rect.y0 - b.y1), 0.0) * ky;

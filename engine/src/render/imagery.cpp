@@ -1,16 +1,21 @@
 // Imagery import: GDALWarp to EPSG:3857 into a virtual raster, then one COG copy.
 #include "wangge/render/imagery.hpp"
 
+#include "wangge/base/output_file.hpp"
 #include "wangge/error.hpp"
 #include "wangge/geo/gdal.hpp"
+#include "wangge/geo/proj.hpp"
+#include "wangge/grid/grid.hpp"
 #include "wangge/store/workspace.hpp"
 
 #include <atomic>
 #include <cpl_string.h>
+#include <cstdio>
 #include <filesystem>
 #include <gdal.h>
 #include <gdal_utils.h>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace wangge::render {
@@ -60,12 +65,69 @@ DatasetPtr open_source(const std::string& source) {
     return ds;
 }
 
+std::string describe(const geo::Box& b) {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "%.0f,%.0f,%.0f,%.0f", b.minx, b.miny, b.maxx, b.maxy);
+    return buf;
+}
+
+// Refuses a raster above the limit, naming its size.
+void check_size(double width, double height, double max_megapixels, const std::string& what,
+                const std::string& source) {
+    const double mp = width * height / 1e6;
+    if (max_megapixels > 0 && mp > max_megapixels)
+        throw InputError(what + " is " + std::to_string(static_cast<long long>(width)) + " x " +
+                             std::to_string(static_cast<long long>(height)) + " px (" +
+                             std::to_string(static_cast<long long>(mp)) +
+                             " megapixels), above the limit of " +
+                             std::to_string(static_cast<long long>(max_megapixels)) +
+                             "; give --max-megapixels 0 to import it anyway",
+                         {.file = source});
+}
+
+// A VRT may name any file GDAL can open (or a /vsicurl/ URL): only rasters inside the VRT's
+// own folder are taken, so an imported VRT cannot read files it was not shipped with.
+void check_vrt_sources(GDALDatasetH ds, const std::string& source) {
+    GDALDriverH drv = GDALGetDatasetDriver(ds);
+    if (!drv || std::string(GDALGetDriverShortName(drv)) != "VRT") return;
+    const fs::path self = fs::weakly_canonical(fs::absolute(source));
+    const fs::path folder = self.parent_path();
+    char** files = GDALGetFileList(ds);
+    std::vector<std::string> list;
+    for (char** f = files; f && *f; ++f)
+        list.emplace_back(*f);
+    CSLDestroy(files);
+    for (const auto& name : list) {
+        if (name.starts_with("/vsi"))
+            throw InputError("the VRT references '" + name +
+                                 "', not a file beside it; only rasters in its own folder are "
+                                 "imported",
+                             {.file = source});
+        const fs::path p = fs::weakly_canonical(fs::absolute(name));
+        if (p == self) continue;
+        const auto rel = p.lexically_relative(folder);
+        if (rel.empty() || *rel.begin() == "..")
+            throw InputError("the VRT references '" + name +
+                                 "', outside its folder; only rasters in its own folder are "
+                                 "imported",
+                             {.file = source});
+        GDALDriverH d = GDALIdentifyDriver(p.c_str(), nullptr);
+        if (!d || !GDALGetMetadataItem(d, GDAL_DCAP_RASTER, nullptr))
+            throw InputError("the VRT references '" + name + "', which is not a raster",
+                             {.file = source});
+    }
+}
+
 } // namespace
 
 ImportedImagery warp_to_web_mercator(const std::string& source, const std::string& target,
-                                     int jpeg_quality) {
+                                     int jpeg_quality, double max_megapixels,
+                                     const std::function<void(const geo::Box&)>& accept) {
     geo::gdal_init();
     DatasetPtr src = open_source(source);
+    check_vrt_sources(src.get(), source);
+    check_size(GDALGetRasterXSize(src.get()), GDALGetRasterYSize(src.get()), max_megapixels,
+               "the raster", source);
     const int bands = GDALGetRasterCount(src.get());
     GDALRasterBandH b1 = GDALGetRasterBand(src.get(), 1);
     const bool rgb_byte = bands == 3 && GDALGetRasterDataType(b1) == GDT_Byte;
@@ -93,6 +155,17 @@ ImportedImagery warp_to_web_mercator(const std::string& source, const std::strin
     if (!warped || usage_error)
         throw InputError("cannot reproject to EPSG:3857: " + capture.last(), {.file = source});
 
+    check_size(GDALGetRasterXSize(warped.get()), GDALGetRasterYSize(warped.get()), max_megapixels,
+               "the reprojected raster", source);
+    ImportedImagery info;
+    info.path = target;
+    info.width = GDALGetRasterXSize(warped.get());
+    info.height = GDALGetRasterYSize(warped.get());
+    double gt[6];
+    GDALGetGeoTransform(warped.get(), gt);
+    info.box_3857 = {gt[0], gt[3] + gt[5] * info.height, gt[0] + gt[1] * info.width, gt[3]};
+    if (accept) accept(info.box_3857);
+
     GDALDriverH cog = GDALGetDriverByName("COG");
     if (!cog) throw LibraryError("GDAL has no COG driver");
     const std::string compression = rgb_byte ? "JPEG" : "DEFLATE";
@@ -102,28 +175,16 @@ ImportedImagery warp_to_web_mercator(const std::string& source, const std::strin
     copts.AddString("OVERVIEWS=AUTO");
     copts.AddString("RESAMPLING=AVERAGE");
     copts.AddString("BLOCKSIZE=256");
-    const fs::path tmp = target + ".partial.tif";
-    fs::remove(tmp);
+    auto output = base::OutputFile::file(target, ".partial.tif");
     {
-        DatasetPtr out{
-            GDALCreateCopy(cog, tmp.c_str(), warped.get(), FALSE, copts.List(), nullptr, nullptr)};
+        DatasetPtr out{GDALCreateCopy(cog, output.path().c_str(), warped.get(), FALSE, copts.List(),
+                                      nullptr, nullptr)};
         if (!out)
             throw InputError("cannot write the reprojected raster: " + capture.last(),
                              {.file = target});
     }
-    std::error_code ec;
-    fs::rename(tmp, target, ec);
-    if (ec)
-        throw StoreError("cannot move the raster into place: " + ec.message(), {.file = target});
-
-    ImportedImagery info;
-    info.path = target;
+    output.commit();
     info.compression = compression;
-    info.width = GDALGetRasterXSize(warped.get());
-    info.height = GDALGetRasterYSize(warped.get());
-    double gt[6];
-    GDALGetGeoTransform(warped.get(), gt);
-    info.box_3857 = {gt[0], gt[3] + gt[5] * info.height, gt[0] + gt[1] * info.width, gt[3]};
     return info;
 }
 
@@ -136,7 +197,33 @@ ImportedImagery import_imagery(store::Workspace& ws, const std::string& source,
     const fs::path target = ws_path.parent_path() / file;
     if (fs::exists(target) && fs::equivalent(target, source))
         throw InputError("the source is the file the import would write", {.file = source});
-    ImportedImagery info = warp_to_web_mercator(source, target.string(), options.jpeg_quality);
+    // The current grid's extent in EPSG:3857, for the overlap check.
+    std::optional<geo::Box> grid_box;
+    if (!options.allow_outside && ws.current_version()) {
+        geo::Box lonlat;
+        for (const auto& cell : ws.grid().cells)
+            for (const auto& poly : cell.geometry.polygons)
+                for (const auto& ring : poly.rings)
+                    for (const auto& p : ring)
+                        lonlat.expand(p);
+        if (lonlat.valid()) {
+            const geo::Transformer to_3857("EPSG:4326", "EPSG:3857");
+            geo::Box b;
+            b.expand(to_3857.forward(geo::Point{lonlat.minx, lonlat.miny}));
+            b.expand(to_3857.forward(geo::Point{lonlat.maxx, lonlat.maxy}));
+            grid_box = b;
+        }
+    }
+    auto accept = [&](const geo::Box& box) {
+        if (grid_box && !box.intersects(*grid_box))
+            throw InputError("the imagery does not overlap the workspace's grid (imagery "
+                             "EPSG:3857 " +
+                                 describe(box) + ", grid " + describe(*grid_box) +
+                                 "); give --allow-outside to import it anyway",
+                             {.file = source});
+    };
+    ImportedImagery info = warp_to_web_mercator(source, target.string(), options.jpeg_quality,
+                                                options.max_megapixels, accept);
     std::string attribution = options.attribution;
     if (attribution.empty()) attribution = fs::path(source).filename().string();
     ws.register_imagery({.name = options.name,

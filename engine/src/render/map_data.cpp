@@ -1,8 +1,10 @@
 // MapData (the grid in EPSG:3857, the imagery), areas and the style parameters. No Mapnik here.
+#include "wangge/base/paths.hpp"
 #include "wangge/error.hpp"
 #include "wangge/render/renderer.hpp"
 #include "wangge/store/workspace.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -35,6 +37,33 @@ geo::Box padded(geo::Box b, double pad) {
 
 void project(geo::MultiPolygon& mp) {
     geo::for_each_point(mp, [](geo::Point& p) { p = lonlat_to_3857(p); });
+}
+
+// "稷山县 翟店镇 翟东村委会": the names of a unit and the units above it, county first.
+std::string unit_chain(const grid::Grid& g, const std::string& code) {
+    std::vector<std::string> names;
+    for (const auto* u = g.find_unit(code); u;
+         u = u->parent_code.empty() ? nullptr : g.find_unit(u->parent_code)) {
+        names.push_back(u->name.empty() ? u->code : u->name);
+        if (names.size() > 4) break; // a parent cycle in bad data
+    }
+    std::string out;
+    for (auto it = names.rbegin(); it != names.rend(); ++it)
+        out += (out.empty() ? "" : " ") + *it;
+    return out;
+}
+
+// Even-odd point in polygon over every ring: enough to name what a box is centred on.
+bool inside(const geo::MultiPolygon& mp, geo::Point p) {
+    bool in = false;
+    for (const auto& poly : mp.polygons)
+        for (const auto& ring : poly.rings)
+            for (std::size_t i = 0, j = ring.size() - 1; i < ring.size(); j = i++)
+                if ((ring[i].y > p.y) != (ring[j].y > p.y) &&
+                    p.x < (ring[j].x - ring[i].x) * (p.y - ring[i].y) / (ring[j].y - ring[i].y) +
+                              ring[i].x)
+                    in = !in;
+    return in;
 }
 
 } // namespace
@@ -112,23 +141,45 @@ Area area_of_unit(const MapData& data, const std::string& code, double pad) {
                 b.expand(geo::bounds(c.geometry));
     }
     if (!b.valid()) throw InputError("township or village '" + code + "' has no geometry");
-    std::string name = u->name.empty() ? u->code : u->name + " " + u->code;
-    return {padded(b, pad), name};
+    return {padded(b, pad), unit_chain(data.grid_3857(), code), code};
 }
 
 Area area_of_cell(const MapData& data, const std::string& code, double pad) {
     const auto* c = data.grid_3857().find_cell(code);
     if (!c) throw InputError("unknown cell code '" + code + "'", {.cell = code});
-    std::string name = c->name.empty() ? c->code : c->name + " " + c->code;
-    return {padded(geo::bounds(c->geometry), pad), name};
+    std::string name = unit_chain(data.grid_3857(), c->village_code);
+    if (name.empty()) name = unit_chain(data.grid_3857(), c->township_code);
+    name += (name.empty() ? "" : " ") + (c->name.empty() ? c->code : c->name + " " + c->code);
+    return {padded(geo::bounds(c->geometry), pad), name, code};
 }
 
-Area area_of_lonlat(const geo::Box& ll) {
+std::pair<int, int> fitted_size(const Area& area, int long_side) {
+    const double w = area.box_3857.maxx - area.box_3857.minx;
+    const double h = area.box_3857.maxy - area.box_3857.miny;
+    if (!(w > 0 && h > 0)) return {long_side, long_side};
+    const auto other = [&](double r) {
+        return std::max(1, static_cast<int>(std::lround(long_side * r)));
+    };
+    return w >= h ? std::pair{long_side, other(h / w)} : std::pair{other(w / h), long_side};
+}
+
+Area area_of_lonlat(const geo::Box& ll, const MapData* data) {
     if (!ll.valid() || ll.minx < -180 || ll.maxx > 180 || ll.miny < -90 || ll.maxy > 90 ||
         ll.minx == ll.maxx || ll.miny == ll.maxy)
         throw InputError("a bbox must be minlon,minlat,maxlon,maxlat with min < max");
     const auto a = lonlat_to_3857({ll.minx, ll.miny});
     const auto b = lonlat_to_3857({ll.maxx, ll.maxy});
+    // Named by the cell at its centre, else the county; raw coordinates only outside the grid.
+    const geo::Point centre{(a.x + b.x) / 2, (a.y + b.y) / 2};
+    if (data) {
+        for (const auto& c : data->grid_3857().cells)
+            if (geo::bounds(c.geometry).contains(centre) && inside(c.geometry, centre)) {
+                std::string name = unit_chain(data->grid_3857(), c.village_code);
+                return {{a.x, a.y, b.x, b.y},
+                        name + (name.empty() ? "" : " ") + (c.name.empty() ? c.code : c.name) +
+                            " 附近"};
+            }
+    }
     std::ostringstream name;
     name.precision(6);
     name << ll.minx << "," << ll.miny << " – " << ll.maxx << "," << ll.maxy;
@@ -137,7 +188,8 @@ Area area_of_lonlat(const geo::Box& ll) {
 
 std::string default_style_dir() {
     if (const char* env = std::getenv("WANGGE_STYLE_DIR"); env && *env) return env;
-    return WANGGE_STYLE_DIR;
+    return base::data_dir("styles", WANGGE_STYLE_DIR).string(); // installed, else the sources
+
 }
 
 std::map<std::string, std::string> read_style_params(const std::string& style_dir) {

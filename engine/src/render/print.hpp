@@ -43,14 +43,40 @@ class CairoPage {
     cairo_t* m_cr = nullptr;
 };
 
+// The locator inset: the townships of the whole grid, the map's view and its focus, in
+// EPSG:3857.
+struct Inset {
+    std::vector<geo::Ring> townships;
+    std::vector<geo::Ring> focus;
+    geo::Box all;
+    geo::Box view;
+};
+
 struct Furniture {
     std::string title;
     std::string subtitle;
     std::vector<std::string> attribution;
-    std::map<std::string, std::string> params; // styles/params.ent
-    double metres_per_point = 0;               // ground metres per point at the map's centre
+    std::vector<LegendEntry> legend; // Renderer::legend at the map's scale
+    double metres_per_point = 0;     // ground metres per point at the map's centre
+    std::string maker;               // 制图单位
+    std::string date;                // 制图日期
+    Inset inset;                     // drawn when the view is smaller than the whole grid
 };
 
 void draw_furniture(cairo_t* cr, const PrintLayout& layout, const Furniture& furniture);
+
+// The small legend of a screen image (--legend): a box in the lower left corner of a
+// width x height image with the title, the time, the cell states and pins with their counts
+// and the credits.
+void draw_screen_legend(cairo_t* cr, double width, double height, const std::string& title,
+                        const std::string& at, const std::vector<LegendEntry>& legend,
+                        const std::string& credit);
+
+// True when wangge's cairo_show_glyphs (pdf_text.cpp) is linked: map labels in PDFs
+// extract as the characters drawn (网, not the radical ⽹).
+bool searchable_pdf_text();
+
+// Today's date, YYYY-MM-DD (SOURCE_DATE_EPOCH when set, for reproducible prints).
+[[nodiscard]] std::string today();
 
 } // namespace wangge::render::detail

@@ -15,6 +15,7 @@
 #include "jishan_internal.hpp"
 #include "wangge/error.hpp"
 #include "wangge/geo/geos.hpp"
+#include "wangge/geo/orientation.hpp"
 #include "wangge/geo/proj.hpp"
 #include "wangge/sample/catalogue.hpp"
 #include "wangge/sample/jishan.hpp"
@@ -1052,14 +1053,6 @@ std::vector<geo::Point> smooth(const std::vector<Corner>& raw, int level) {
     }
 }
 
-double orient(const geo::Point& a, const geo::Point& b, const geo::Point& c) {
-    return (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x);
-}
-
-int sign(double v) {
-    return (v > 0) - (v < 0);
-}
-
 bool on_segment(const geo::Point& a, const geo::Point& b, const geo::Point& p) {
     return std::min(a.x, b.x) <= p.x && p.x <= std::max(a.x, b.x) && std::min(a.y, b.y) <= p.y &&
            p.y <= std::max(a.y, b.y);
@@ -1068,8 +1061,8 @@ bool on_segment(const geo::Point& a, const geo::Point& b, const geo::Point& p) {
 // Whether closed segments ab and cd share any point.
 bool segments_touch(const geo::Point& a, const geo::Point& b, const geo::Point& c,
                     const geo::Point& d) {
-    const int o1 = sign(orient(a, b, c)), o2 = sign(orient(a, b, d));
-    const int o3 = sign(orient(c, d, a)), o4 = sign(orient(c, d, b));
+    const int o1 = geo::orientation(a, b, c), o2 = geo::orientation(a, b, d);
+    const int o3 = geo::orientation(c, d, a), o4 = geo::orientation(c, d, b);
     if (o1 != o2 && o3 != o4 && o1 * o2 <= 0 && o3 * o4 <= 0) {
         if (o1 != 0 || o2 != 0) return true;
     }
@@ -1082,7 +1075,8 @@ bool segments_touch(const geo::Point& a, const geo::Point& b, const geo::Point& 
 
 // Segments sharing the end point p (legitimately): they conflict only when they overlap.
 bool overlap_at(const geo::Point& p, const geo::Point& q, const geo::Point& r) {
-    return orient(p, q, r) == 0 && (q.x - p.x) * (r.x - p.x) + (q.y - p.y) * (r.y - p.y) > 0;
+    return geo::orientation(p, q, r) == 0 &&
+           (q.x - p.x) * (r.x - p.x) + (q.y - p.y) * (r.y - p.y) > 0;
 }
 
 // Marks (lowers the level of) chains whose smoothed lines touch another chain anywhere but
@@ -1140,7 +1134,7 @@ int lower_conflicting(std::vector<Chain>& chains, const Lattice& lat) {
             if (*so == *to) return true; // both ends shared: the same segment twice
             if (overlap_at(*shared, *so, *to)) return true;
             // Otherwise they can only meet again if one's far end lies on the other.
-            return (orient(*shared, *so, *to) == 0 &&
+            return (geo::orientation(*shared, *so, *to) == 0 &&
                     (on_segment(*shared, *so, *to) || on_segment(*shared, *to, *so)));
         }
         return segments_touch(a, b, c, d);

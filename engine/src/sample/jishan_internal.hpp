@@ -4,6 +4,7 @@
 // (their output differs between standard libraries) and no hashed containers.
 #pragma once
 
+#include "wangge/base/random.hpp"
 #include "wangge/geo/geometry.hpp"
 #include "wangge/geo/proj.hpp"
 
@@ -20,35 +21,10 @@ constexpr const char* metric_crs = "EPSG:4546"; // CGCS2000 / 3-degree GK CM 111
 // Jifeng in EPSG:4546 snapped to this spacing so lattice corners are whole metres.
 constexpr double lattice_m = 50.0;
 
-// splitmix64's output function: a strong 64-bit mixer.
-constexpr std::uint64_t mix64(std::uint64_t z) noexcept {
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-// An independent stream for one purpose ("tag") of one seed.
-constexpr std::uint64_t substream(std::uint64_t seed, std::uint64_t tag) noexcept {
-    return mix64(seed * 0x9E3779B97F4A7C15ULL + mix64(tag + 0x632BE59BD9B4E019ULL));
-}
-
-// splitmix64: tiny, fast and the same everywhere.
-class Rng {
-  public:
-    explicit Rng(std::uint64_t seed) noexcept : m_state(seed) {}
-    std::uint64_t next() noexcept {
-        m_state += 0x9E3779B97F4A7C15ULL;
-        return mix64(m_state);
-    }
-    // [0, 1) with 53 random bits.
-    double uniform() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-    double range(double lo, double hi) noexcept { return lo + (hi - lo) * uniform(); }
-    // [0, n); the modulo bias is irrelevant for the small n used here.
-    std::uint64_t below(std::uint64_t n) noexcept { return n == 0 ? 0 : next() % n; }
-
-  private:
-    std::uint64_t m_state;
-};
+// The sample's random numbers: splitmix64, the same on every platform.
+using base::mix64;
+using base::substream;
+using Rng = base::SplitMix64;
 
 // A hash of an integer lattice point, uniform in [0, 1).
 inline double hash01(std::uint64_t seed, std::int64_t a, std::int64_t b) noexcept {

@@ -1,28 +1,23 @@
 #include "wangge/store/grid_values.hpp"
 
-#include "wangge/error.hpp"
+#include "wangge/base/enum_names.hpp"
 
 #include <algorithm>
 
 namespace wangge::store {
 
+namespace {
+constexpr base::EnumName<UnitLevel> unit_level_names[] = {{UnitLevel::county, "county"},
+                                                          {UnitLevel::township, "township"},
+                                                          {UnitLevel::village, "village"}};
+} // namespace
+
 std::string_view to_string(UnitLevel level) {
-    switch (level) {
-    case UnitLevel::county:
-        return "county";
-    case UnitLevel::township:
-        return "township";
-    case UnitLevel::village:
-        return "village";
-    }
-    return "unknown";
+    return base::enum_name(unit_level_names, level);
 }
 
 UnitLevel unit_level_from(std::string_view text) {
-    if (text == "county") return UnitLevel::county;
-    if (text == "township") return UnitLevel::township;
-    if (text == "village") return UnitLevel::village;
-    throw InputError("unknown unit level '" + std::string(text) + "'");
+    return base::parse_enum(unit_level_names, text, "unit level");
 }
 
 std::size_t Grid::count(UnitLevel level) const {

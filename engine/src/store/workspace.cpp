@@ -1,5 +1,6 @@
 #include "wangge/store/workspace.hpp"
 
+#include "wangge/base/output_file.hpp"
 #include "wangge/error.hpp"
 #include "wangge/geo/proj.hpp"
 
@@ -12,6 +13,7 @@
 #include <map>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
+#include <sqlite3.h>
 
 namespace wangge::store {
 
@@ -101,6 +103,46 @@ std::string quote_sql(const std::string& s) {
     return out + "'";
 }
 
+// Appends rows of units and cells tagged with a version (inside the caller's transaction).
+void write_unit_rows(const geo::Dataset& ds, const std::vector<AdminUnit>& units, int version) {
+    OGRLayerH layer = ds.layer("admin_units");
+    for (const auto& u : units) {
+        geo::FeaturePtr f{OGR_F_Create(OGR_L_GetLayerDefn(layer))};
+        OGR_F_SetFieldInteger(f.get(), geo::field_index(layer, "version"), version);
+        set_string(f.get(), layer, "level", std::string(to_string(u.level)));
+        set_string(f.get(), layer, "code", u.code);
+        set_string(f.get(), layer, "name", u.name);
+        set_string(f.get(), layer, "parent_code", u.parent_code);
+        if (!u.geometry.empty())
+            OGR_F_SetGeometryDirectly(f.get(), geo::to_ogr(u.geometry).release());
+        create_feature(layer, f.get(), ds.path());
+    }
+}
+
+void write_cell_rows(const geo::Dataset& ds, const std::vector<Cell>& cells, int version) {
+    OGRLayerH layer = ds.layer("cells");
+    const int i_version = geo::field_index(layer, "version");
+    const int i_households = geo::field_index(layer, "households");
+    const int i_population = geo::field_index(layer, "population");
+    for (const auto& c : cells) {
+        geo::FeaturePtr f{OGR_F_Create(OGR_L_GetLayerDefn(layer))};
+        OGR_F_SetFieldInteger(f.get(), i_version, version);
+        set_string(f.get(), layer, "code", c.code);
+        set_string(f.get(), layer, "name", c.name);
+        set_string(f.get(), layer, "village_code", c.village_code);
+        set_string(f.get(), layer, "township_code", c.township_code);
+        set_string(f.get(), layer, "county_code", c.county_code);
+        OGR_F_SetFieldInteger64(f.get(), i_households, c.households);
+        OGR_F_SetFieldInteger64(f.get(), i_population, c.population);
+        OGR_F_SetGeometryDirectly(f.get(), geo::to_ogr(c.geometry).release());
+        try {
+            create_feature(layer, f.get(), ds.path());
+        } catch (const StoreError& e) {
+            throw StoreError(e.message(), {.file = ds.path(), .layer = "cells", .cell = c.code});
+        }
+    }
+}
+
 } // namespace
 
 Workspace Workspace::create(const std::string& path) {
@@ -125,7 +167,11 @@ void Workspace::create_schema() {
                   {"note", OFTString},
                   {"source", OFTString},
                   {"parent", OFTInteger},
-                  {"validation_report", OFTString}});
+                  {"validation_report", OFTString},
+                  {"state", OFTString},
+                  {"effective_from", OFTString},
+                  {"published_at", OFTString},
+                  {"author", OFTString}});
     create_layer(m_ds, "admin_units", wkbMultiPolygon,
                  {{"version", OFTInteger},
                   {"level", OFTString},
@@ -153,11 +199,35 @@ void Workspace::create_schema() {
     set_meta("format_version", format_version);
 }
 
+namespace {
+// A write killed mid-transaction leaves a hot journal ("<path>-journal") that SQLite rolls back
+// on the next open, which a read-only connection cannot do ("attempt to write a readonly
+// database"). Roll it back here with a short read-write connection, or say what to run.
+void roll_back_interrupted_write(const std::string& path) {
+    std::error_code ec;
+    if (fs::file_size(path + "-journal", ec) == 0 || ec) return;
+    sqlite3* db = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 30000); // a writer that is still alive finishes first
+        rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+    }
+    const std::string why = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    if (rc != SQLITE_OK)
+        throw StoreError("an interrupted write left " + path +
+                             "-journal, and rolling it back failed (" + why + "); run 'sqlite3 " +
+                             path + " \"PRAGMA integrity_check\"' as a user who may write the file",
+                         ErrorContext{.file = path});
+}
+} // namespace
+
 Workspace Workspace::open(const std::string& path, bool update) {
     if (!fs::exists(path))
         throw InputError("no such workspace (create one with 'wangge grid import' or "
                          "'wangge sample jishan')",
                          ErrorContext{.file = path});
+    if (!update) roll_back_interrupted_write(path);
     Workspace ws(geo::Dataset::open_vector(path, update ? geo::Dataset::Mode::update
                                                         : geo::Dataset::Mode::read));
     if (!GDALDatasetGetLayerByName(ws.m_ds.get(), "wangge_meta") ||
@@ -205,6 +275,10 @@ std::vector<VersionInfo> Workspace::versions() const {
         if (OGR_F_IsFieldSetAndNotNull(f, pi)) v.parent = OGR_F_GetFieldAsInteger(f, pi);
         v.validation_report = get_string(f, geo::field_index(layer, "validation_report"));
         v.current = current && *current == v.id;
+        v.state = get_string(f, geo::field_index(layer, "state"));
+        v.effective_from = get_string(f, geo::field_index(layer, "effective_from"));
+        v.published_at = get_string(f, geo::field_index(layer, "published_at"));
+        v.author = get_string(f, geo::field_index(layer, "author"));
         out.push_back(std::move(v));
     });
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
@@ -228,8 +302,30 @@ int Workspace::resolve_version(std::optional<int> version) const {
 }
 
 int Workspace::add_version(const NewVersion& nv) {
+    return insert_version(nv, current_version(), false);
+}
+
+int Workspace::add_draft(const NewVersion& nv, int parent) {
+    (void)version(parent); // throws when missing
+    ensure_version_fields();
+    return insert_version(nv, parent, true);
+}
+
+void Workspace::ensure_version_fields() {
+    OGRLayerH layer = m_ds.layer("grid_versions");
+    for (const char* name : {"state", "effective_from", "published_at", "author"}) {
+        if (geo::field_index(layer, name) >= 0) continue;
+        OGRFieldDefnH fd = OGR_Fld_Create(name, OFTString);
+        const OGRErr err = OGR_L_CreateField(layer, fd, TRUE);
+        OGR_Fld_Destroy(fd);
+        if (err != OGRERR_NONE)
+            throw StoreError(std::string("cannot add field '") + name + "'",
+                             {.file = path(), .layer = "grid_versions"});
+    }
+}
+
+int Workspace::insert_version(const NewVersion& nv, std::optional<int> parent, bool draft) {
     if (nv.grid.cells.empty()) throw InputError("a grid version needs at least one cell");
-    const auto parent = current_version();
     int id = 1;
     for (const auto& v : versions())
         id = std::max(id, v.id + 1);
@@ -252,47 +348,15 @@ int Workspace::add_version(const NewVersion& nv) {
         if (parent) OGR_F_SetFieldInteger(f.get(), geo::field_index(layer, "parent"), *parent);
         if (!nv.validation_report.empty())
             set_string(f.get(), layer, "validation_report", nv.validation_report);
+        if (draft) set_string(f.get(), layer, "state", "draft");
+        if (!nv.author.empty() && geo::field_index(layer, "author") >= 0)
+            set_string(f.get(), layer, "author", nv.author);
         create_feature(layer, f.get(), path());
     }
-    {
-        OGRLayerH layer = m_ds.layer("admin_units");
-        for (const auto& u : nv.grid.units) {
-            geo::FeaturePtr f{OGR_F_Create(OGR_L_GetLayerDefn(layer))};
-            OGR_F_SetFieldInteger(f.get(), geo::field_index(layer, "version"), id);
-            set_string(f.get(), layer, "level", std::string(to_string(u.level)));
-            set_string(f.get(), layer, "code", u.code);
-            set_string(f.get(), layer, "name", u.name);
-            set_string(f.get(), layer, "parent_code", u.parent_code);
-            if (!u.geometry.empty())
-                OGR_F_SetGeometryDirectly(f.get(), geo::to_ogr(u.geometry).release());
-            create_feature(layer, f.get(), path());
-        }
-    }
-    {
-        OGRLayerH layer = m_ds.layer("cells");
-        const int i_version = geo::field_index(layer, "version");
-        const int i_households = geo::field_index(layer, "households");
-        const int i_population = geo::field_index(layer, "population");
-        for (const auto& c : nv.grid.cells) {
-            geo::FeaturePtr f{OGR_F_Create(OGR_L_GetLayerDefn(layer))};
-            OGR_F_SetFieldInteger(f.get(), i_version, id);
-            set_string(f.get(), layer, "code", c.code);
-            set_string(f.get(), layer, "name", c.name);
-            set_string(f.get(), layer, "village_code", c.village_code);
-            set_string(f.get(), layer, "township_code", c.township_code);
-            set_string(f.get(), layer, "county_code", c.county_code);
-            OGR_F_SetFieldInteger64(f.get(), i_households, c.households);
-            OGR_F_SetFieldInteger64(f.get(), i_population, c.population);
-            OGR_F_SetGeometryDirectly(f.get(), geo::to_ogr(c.geometry).release());
-            try {
-                create_feature(layer, f.get(), path());
-            } catch (const StoreError& e) {
-                throw StoreError(e.message(), {.file = path(), .layer = "cells", .cell = c.code});
-            }
-        }
-    }
-    exec_sql(m_ds, "DELETE FROM wangge_meta WHERE key = 'current_version'");
-    {
+    write_unit_rows(m_ds, nv.grid.units, id);
+    write_cell_rows(m_ds, nv.grid.cells, id);
+    if (!draft) {
+        exec_sql(m_ds, "DELETE FROM wangge_meta WHERE key = 'current_version'");
         OGRLayerH layer = m_ds.layer("wangge_meta");
         geo::FeaturePtr f{OGR_F_Create(OGR_L_GetLayerDefn(layer))};
         set_string(f.get(), layer, "key", "current_version");
@@ -301,6 +365,59 @@ int Workspace::add_version(const NewVersion& nv) {
     }
     tx.commit();
     return id;
+}
+
+void Workspace::update_draft(int id, const DraftUpdate& u) {
+    if (!version(id).draft())
+        throw InputError("grid version " + std::to_string(id) +
+                             " is not a draft (published versions never change)",
+                         {.file = path()});
+    const auto in_list = [](const std::vector<std::string>& codes) {
+        std::string list;
+        for (const auto& c : codes) {
+            if (!list.empty()) list += ',';
+            list += quote_sql(c);
+        }
+        return list;
+    };
+    std::vector<std::string> cell_codes = u.removed_cells, unit_codes = u.removed_units;
+    for (const auto& c : u.cells)
+        cell_codes.push_back(c.code);
+    for (const auto& x : u.units)
+        unit_codes.push_back(x.code);
+    const std::string v = std::to_string(id);
+    geo::Transaction tx(m_ds);
+    if (!cell_codes.empty())
+        exec_sql(m_ds, "DELETE FROM cells WHERE version = " + v + " AND code IN (" +
+                           in_list(cell_codes) + ")");
+    if (!unit_codes.empty())
+        exec_sql(m_ds, "DELETE FROM admin_units WHERE version = " + v + " AND code IN (" +
+                           in_list(unit_codes) + ")");
+    write_unit_rows(m_ds, u.units, id);
+    write_cell_rows(m_ds, u.cells, id);
+    exec_sql(m_ds, "UPDATE grid_versions SET validation_report = " +
+                       quote_sql(u.validation_report) + " WHERE version = " + v);
+    tx.commit();
+}
+
+std::optional<int> Workspace::latest_draft() const {
+    std::optional<int> out;
+    for (const auto& v : versions())
+        if (v.draft()) out = v.id;
+    return out;
+}
+
+int Workspace::version_at(const std::string& local_time) const {
+    std::optional<VersionInfo> best;
+    for (auto& v : versions()) {
+        if (v.draft() || v.effective_from > local_time) continue;
+        // ISO texts of one shape order like the times; "" (always) sorts first.
+        if (!best || v.effective_from > best->effective_from ||
+            (v.effective_from == best->effective_from && v.id > best->id))
+            best = std::move(v);
+    }
+    if (!best) throw InputError("no grid version was in force at " + local_time, {.file = path()});
+    return best->id;
 }
 
 void Workspace::set_current(int version) {
@@ -408,17 +525,13 @@ std::vector<ImageryInfo> Workspace::imagery() const {
 
 void export_grid(const Grid& g, const std::string& out_path, int version) {
     const std::string driver = geo::Dataset::vector_driver_for(out_path);
-    if (fs::exists(out_path))
-        throw InputError("output exists; remove it first", ErrorContext{.file = out_path});
     // Written into a private folder first, then moved into place file by file (a Shapefile is
     // several files), so a failure never leaves a half-written output behind.
-    const fs::path staging = fs::path(out_path).string() + ".partial.d";
-    const std::string tmp = (staging / fs::path(out_path).filename()).string();
-    fs::remove_all(staging);
-    fs::create_directories(staging);
+    auto output = base::OutputFile::files(out_path);
+    const std::string tmp = output.path().string();
     std::vector<std::string> layer_opts;
     if (driver == "GeoJSON") layer_opts = {"SIGNIFICANT_FIGURES=17", "WRITE_NAME=NO"};
-    try {
+    {
         auto ds = geo::Dataset::create_vector(tmp, driver);
         geo::SpatialRef wgs84 = geo::SpatialRef::from_user_input("EPSG:4326");
         geo::GdalErrorCapture capture;
@@ -454,15 +567,8 @@ void export_grid(const Grid& g, const std::string& out_path, int version) {
         }
         if (transactional) GDALDatasetCommitTransaction(ds.get());
         ds.close();
-        const fs::path dest_dir = fs::path(out_path).parent_path();
-        for (const auto& entry : fs::directory_iterator(staging))
-            fs::rename(entry.path(), dest_dir / entry.path().filename());
-        fs::remove_all(staging);
-    } catch (...) {
-        std::error_code ec;
-        fs::remove_all(staging, ec);
-        throw;
     }
+    output.commit();
 }
 
 } // namespace wangge::store

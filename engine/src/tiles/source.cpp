@@ -45,11 +45,13 @@ const char* style_name(Layer l) {
 }
 
 // Mapnik encoder names. z=1: zlib level 1; a higher level costs far more than it saves on
-// tiles this small. m=h: the hextree quantizer (keeps alpha gradients of the overlay).
-const char* encoder(Format f) {
+// tiles this small. The transparent overlay keeps the hextree quantizer (m=h), which keeps
+// the alpha of its translucent fills; opaque layers use the octree (m=o), which encodes
+// imagery twice as fast and a little smaller.
+const char* encoder(Layer l, Format f) {
     switch (f) {
     case Format::png:
-        return "png8:m=h:z=1";
+        return l == Layer::overlay ? "png8:m=h:z=1" : "png8:m=o:z=1";
     case Format::jpeg:
         return "jpeg85";
     case Format::webp:
@@ -180,7 +182,6 @@ MetatileResult MetatileRenderer::render(const MetaId& meta, Layer layer, Format 
     // A view of our buffer, not a copy; straight (not premultiplied) alpha as drawn.
     mapnik::image_rgba8 whole(img.width, img.height, img.rgba.data(), false);
     const int buffer = m_impl->options.buffer_px;
-    const char* enc = encoder(format);
     for (int dx = 0; dx < meta.size; ++dx)
         for (int dy = 0; dy < meta.size; ++dy) {
             const TileId id{meta.z, meta.x0 + dx, meta.y0 + dy};
@@ -188,6 +189,7 @@ MetatileResult MetatileRenderer::render(const MetaId& meta, Layer layer, Format 
             mapnik::image_view_rgba8 view(static_cast<unsigned>(buffer + dx * tile_px),
                                           static_cast<unsigned>(buffer + dy * tile_px), tile_px,
                                           tile_px, whole);
+            const char* enc = encoder(layer, format);
             out.tiles.push_back({id, mapnik::save_to_string(view, enc)});
         }
     out.encode_s = seconds_since(t0);

@@ -186,9 +186,11 @@ StyleFiles write_style(const render::MapData& data, const render::RenderStatus& 
         return std::map<std::string, std::string>{{"type", "geojson"}, {"file", file}};
     };
     attach(xml, "cells", geojson("cells.geojson"));
+    attach(xml, "cells-overdue", geojson("cells.geojson"));
     attach(xml, "cell-labels", geojson("cells.geojson"));
     attach(xml, "pins", geojson("pins.geojson"));
     attach(xml, "villages", geojson("villages.geojson"));
+    attach(xml, "village-labels", geojson("villages.geojson"));
     attach(xml, "townships", geojson("townships.geojson"));
     attach(xml, "township-labels", geojson("townships.geojson"));
     attach(xml, "county", geojson(unit_file(grid::UnitLevel::county)));

@@ -44,6 +44,14 @@ struct FeatureProblem {
 [[nodiscard]] Grid read_grid(const std::string& source, const ImportOptions& options,
                              std::vector<FeatureProblem>& problems);
 
+// Nodes the cells' outlines together (grid import --snap): every vertex of a cell within
+// `tolerance_m` metres of a neighbour's vertex moves onto it, and one within that distance of
+// a neighbour's edge is inserted into the edge, so edges that met without common vertices
+// (T-junctions, micro-overlaps) become shared. GEOS snapping, in lon/lat with the tolerance
+// converted at the grid's latitude. Returns how many cells changed. Throws InputError for a
+// tolerance that is not positive or above 10 m (snapping is for noise, not for redrawing).
+std::size_t snap_grid(Grid& grid, double tolerance_m);
+
 // Fills grid.units with the villages, townships and county that the cells' codes name, each
 // the union of its cells. name_of gives a unit's name from its code ("" if unknown).
 void derive_units(Grid& grid, const std::function<std::string(const std::string&)>& name_of);

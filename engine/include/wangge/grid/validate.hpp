@@ -31,6 +31,7 @@ enum class IssueType {
     outside_boundary, // a cell's part outside the county boundary
     crs_mismatch,     // coordinates impossible for lon/lat: a projected layer labelled 4326
     not_nested,       // a cell's part outside its village's or township's geometry
+    unmatched_vertex, // a vertex of one cell on another's edge, which has none there
 };
 
 [[nodiscard]] std::string_view to_string(IssueType type);
@@ -57,11 +58,19 @@ struct ValidateOptions {
     // most of them look like national codes (14, 15 or 20 digits), so grids coded otherwise
     // (e.g. OSM ids) are not flagged wholesale.
     std::optional<CodeScheme> code_scheme;
-    std::string county_code; // "" = unknown: the county prefix is not checked
+    // The 6-digit county code every cell code must start with; "" = the prefix more than
+    // half of the well-formed codes share (none: not checked).
+    std::string county_code;
     double sliver_area_m2 = 100.0;
     double sliver_thinness = 0.02; // 4 pi A / P^2: 1 for a circle, 0.785 for a square
     // Overlaps, gaps and parts outside smaller than this are rounding noise, not defects.
     double min_defect_area_m2 = 0.01;
+    // A vertex of one cell closer than this to the inside of a neighbour's edge that has no
+    // vertex there is an unmatched vertex (T-junction); 0 turns the check off.
+    double vertex_tolerance_m = 0.01;
+    // Without a county boundary, inlets of the grid's outline narrower than this are
+    // reported as gaps (gores); 0 turns the check off.
+    double gore_width_m = 1.0;
     // Features the reader kept although their code or geometry was unusable
     // (ImportOptions::keep_unusable_features): reported with the reader's reason.
     std::vector<FeatureProblem> unusable;
@@ -93,5 +102,14 @@ struct ValidationReport {
 // InputError when it cannot be read, has no CRS, or holds no polygon.
 [[nodiscard]] geo::MultiPolygon read_boundary(const std::string& source,
                                               const std::string& layer = "");
+
+struct CountyBoundary {
+    geo::MultiPolygon geometry; // lon/lat
+    std::string code;           // from code_field; "" when absent or the features disagree
+};
+// read_boundary, with the county's code from its `code_field` (a 6-digit code, or a longer
+// administrative code whose first 6 digits are the county's, e.g. 140824000000).
+[[nodiscard]] CountyBoundary read_county(const std::string& source, const std::string& layer = "",
+                                         const std::string& code_field = "code");
 
 } // namespace wangge::grid

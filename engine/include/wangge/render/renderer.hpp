@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace wangge::store {
@@ -97,10 +98,13 @@ class MapData {
     std::string m_generated;
 };
 
-// A part of the map: its extent in EPSG:3857 and a name for titles.
+// A part of the map: its extent in EPSG:3857, a name for titles (Chinese, from the county
+// down: "稷山县 翟店镇") and, for a township, village or cell, the unit's code: maps of it
+// outline the unit and dim the rest.
 struct Area {
     geo::Box box_3857;
     std::string name;
+    std::string focus; // unit or cell code; "" = none
 };
 
 // The whole grid, a township (9 digits) or a cell, padded by `pad` of its size; or a lon/lat
@@ -108,7 +112,12 @@ struct Area {
 [[nodiscard]] Area area_of_all(const MapData& data, double pad = 0.04);
 [[nodiscard]] Area area_of_unit(const MapData& data, const std::string& code, double pad = 0.08);
 [[nodiscard]] Area area_of_cell(const MapData& data, const std::string& code, double pad = 0.25);
-[[nodiscard]] Area area_of_lonlat(const geo::Box& lonlat);
+// A lon/lat box is named after what lies at its centre ("稷山县 翟店镇 翟东第1网格 附近").
+[[nodiscard]] Area area_of_lonlat(const geo::Box& lonlat, const MapData* data = nullptr);
+
+// The image size for an area when none is given: `long_side` px on the longer side, the
+// other from the area's shape (so a wide county is not letterboxed).
+[[nodiscard]] std::pair<int, int> fitted_size(const Area& area, int long_side = 1024);
 
 // Spherical (web) Mercator, EPSG:3857, without PROJ.
 [[nodiscard]] geo::Point lonlat_to_3857(geo::Point lonlat);
@@ -136,7 +145,8 @@ void write_image(const Image& image, const std::string& path, const std::string&
 // ---- Rendering -----------------------------------------------------------------------------
 
 // Where the styles are: a folder with <name>.xml files (see styles/README.md). The default is
-// the styles/ folder of the source tree or, when installed, next to the executable.
+// $WANGGE_STYLE_DIR, else <prefix>/share/wangge/styles beside an installed binary, else the
+// styles/ folder of the source tree (a build tree).
 [[nodiscard]] std::string default_style_dir();
 
 struct StyleChoice {
@@ -152,7 +162,34 @@ struct Timing {
 struct Paper {
     std::string size = "A4"; // A4 | A3
     bool landscape = false;
-    int dpi = 150; // resolution of the imagery and raster symbols on paper
+    int dpi = 150;     // resolution of raster symbols on paper (imagery: its own, up to this)
+    std::string maker; // 制图单位 on the print ("" = not stated)
+    std::string date;  // 制图日期 (YYYY-MM-DD; "" = today)
+};
+
+// Landscape when the area is wider than the map frame of a portrait page is tall-shaped
+// (the orientation that leaves less of the frame outside the area).
+[[nodiscard]] bool fits_landscape(const Area& area, const Paper& paper);
+
+// One symbol of the map as a legend shows it, read from the loaded style's rules (so the
+// legend cannot drift from the map), with how many of its features are in view.
+struct LegendEntry {
+    std::string group;   // "cell" (fills), "pin", "line" (boundaries)
+    std::string key;     // cell: on_time|warning|overdue; pin: the first state its rule names
+                         // (reported, dispatched, in_progress, feedback, backlog, overdue,
+                         // closed, other); line: cell|village|township|county|focus
+    std::string colour;  // "#rrggbb": fill, marker fill or line colour
+    double opacity = 1;  // of that colour
+    std::string pattern; // a pattern fill over the colour (file path), cells only
+    std::string outline; // a second outline colour (overdue cells) or the pin's stroke
+    double outline_width = 0;
+    std::string marker; // pin shape file (markers/*.svg)
+    double size = 0;    // pin width, line width (px at 1:1 screen)
+    std::vector<double> dash;
+    std::string casing; // the dark line under a boundary
+    double casing_width = 0;
+    double casing_opacity = 0;
+    std::size_t count = 0; // cells or pins in view drawn with this symbol
 };
 
 // Process-wide Mapnik set-up (input plugins, fonts); runs once, thread-safe. Renderer calls it.
@@ -187,8 +224,23 @@ class Renderer {
     // The style file in use.
     [[nodiscard]] const std::string& style_file() const noexcept;
 
+    // Outline the unit or cell `code` and dim everything outside it ("" = none). Throws
+    // InputError for an unknown code.
+    void set_focus(const std::string& code);
+
+    // What the map shows at `scale_denominator` (1:N, Mapnik's 0.28 mm pixel), symbol by
+    // symbol, in legend order, counting the cells and pins of `status` inside `box_3857`.
+    [[nodiscard]] std::vector<LegendEntry>
+    legend(const geo::Box& box_3857, double scale_denominator, const RenderStatus& status) const;
+
+    // Draws a PNG/JPEG with a small legend, the time and the credits in a corner.
+    Timing render_to_file_with_legend(const geo::Box& box_3857, int width, int height,
+                                      const RenderStatus& status, const std::string& path,
+                                      const std::string& title, const std::string& format = "");
+
+    struct Impl; // public so that helpers in the implementation file can take it
+
   private:
-    struct Impl;
     std::unique_ptr<Impl> m_impl;
 };
 

@@ -28,6 +28,13 @@ struct VersionInfo {
     std::optional<int> parent;
     std::string validation_report; // JSON text, "" when none was stored
     bool current = false;
+    // Redrawing (redraw/): "draft" for a version being edited, "published" once made current
+    // by a publish; "" for versions added whole (imports), which are published on arrival.
+    std::string state;
+    std::string effective_from; // local "YYYY-MM-DDTHH:MM" from which it holds; "" = always
+    std::string published_at;   // UTC ISO 8601 of the publish
+    std::string author;         // who made the draft or import ("" when unknown)
+    [[nodiscard]] bool draft() const noexcept { return state == "draft"; }
 };
 
 struct NewVersion {
@@ -37,6 +44,16 @@ struct NewVersion {
     std::string validation_report;
     // Recorded as created_at; "" means now.
     std::string created_at;
+    std::string author;
+};
+
+// The rows of a draft that one edit changes (redraw/): cells and units are replaced by code.
+struct DraftUpdate {
+    std::vector<std::string> removed_cells; // codes whose rows go
+    std::vector<Cell> cells;                // new or changed cells (same code: replaced)
+    std::vector<std::string> removed_units;
+    std::vector<AdminUnit> units;  // new or changed units (same code: replaced)
+    std::string validation_report; // the draft's report after the edit (JSON)
 };
 
 struct ImageryInfo {
@@ -66,6 +83,19 @@ class Workspace {
     // Makes an existing version current.
     void set_current(int version);
 
+    // Drafts: a version stored with state "draft" that is not current (redraw/). Publishing
+    // one (state, effective time, current version) is redraw::publish, which also moves the
+    // loop's matters and duties in the same transaction.
+    // Adds a draft whose parent is `parent`; returns its id. One transaction.
+    int add_draft(const NewVersion& version, int parent);
+    // Applies one edit to a draft in one transaction; InputError when `version` is no draft.
+    void update_draft(int version, const DraftUpdate& update);
+    // The newest draft, if any.
+    [[nodiscard]] std::optional<int> latest_draft() const;
+    // The published version in force at a local time "YYYY-MM-DDTHH:MM" (the latest whose
+    // effective_from is not after it; versions without one hold from the start).
+    [[nodiscard]] int version_at(const std::string& local_time) const;
+
     [[nodiscard]] std::optional<int> current_version() const;
     [[nodiscard]] std::vector<VersionInfo> versions() const;
     [[nodiscard]] VersionInfo version(int id) const;
@@ -85,11 +115,15 @@ class Workspace {
   private:
     explicit Workspace(geo::Dataset ds) : m_ds(std::move(ds)) {}
     void create_schema();
+    // Adds the redraw fields (state, effective_from, published_at, author) to grid_versions
+    // of a workspace written before they existed.
+    void ensure_version_fields();
+    int insert_version(const NewVersion& version, std::optional<int> parent, bool draft);
     geo::Dataset m_ds;
 };
 
-// Writes the cells of a grid to any OGR format chosen by the file extension (with the
-// admin units as a second layer where the format has layers).
+// Writes the cells of a grid to any OGR format chosen by the file extension (one layer,
+// "cells"). Refuses an existing output; a failure leaves nothing behind.
 void export_grid(const Grid& grid, const std::string& out_path, int version);
 
 } // namespace wangge::store

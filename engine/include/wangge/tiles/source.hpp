@@ -28,7 +28,7 @@ namespace wangge::tiles {
 // imagery: the satellite base (never changes with status); overlay: cells coloured by
 // status, boundaries, labels and pins on a transparent background; composite: both.
 enum class Layer { imagery, overlay, composite };
-// png: 8-bit palette PNG with alpha (png8:m=h:z=1); jpeg: quality 85 (no alpha: refused for
+// png: 8-bit palette PNG with alpha (png8, zlib level 1); jpeg: quality 85 (no alpha: refused for
 // the overlay); webp: quality 85 with alpha.
 enum class Format { png, jpeg, webp };
 

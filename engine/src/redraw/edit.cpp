@@ -1,0 +1,709 @@
+#include "wangge/redraw/edit.hpp"
+
+#include "wangge/error.hpp"
+#include "wangge/geo/gdal.hpp"
+#include "wangge/geo/geos.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <geos_c.h>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <ogr_api.h>
+#include <set>
+#include <sstream>
+
+namespace wangge::redraw {
+
+namespace {
+
+using geo::Point;
+using geo::Ring;
+
+double cross(Point o, Point a, Point b) {
+    return (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x);
+}
+
+// Crossing-number test; points on the ring count as outside (callers test interior points).
+bool inside_ring(const Ring& ring, Point p) {
+    bool in = false;
+    for (std::size_t i = 0, j = ring.size() - 1; i < ring.size(); j = i++) {
+        const Point a = ring[i], b = ring[j];
+        if ((a.y > p.y) != (b.y > p.y) && p.x < (b.x - a.x) * (p.y - a.y) / (b.y - a.y) + a.x)
+            in = !in;
+    }
+    return in;
+}
+
+bool inside_polygon(const geo::Polygon& poly, Point p) {
+    if (poly.rings.empty() || !inside_ring(poly.rings[0], p)) return false;
+    for (std::size_t h = 1; h < poly.rings.size(); ++h)
+        if (inside_ring(poly.rings[h], p)) return false;
+    return true;
+}
+
+bool inside(const geo::MultiPolygon& mp, Point p) {
+    return std::any_of(mp.polygons.begin(), mp.polygons.end(),
+                       [&](const auto& poly) { return inside_polygon(poly, p); });
+}
+
+std::size_t index_of(const grid::Grid& g, const std::string& code) {
+    for (std::size_t i = 0; i < g.cells.size(); ++i)
+        if (g.cells[i].code == code) return i;
+    throw InputError("no cell " + code + " in the draft", {.cell = code});
+}
+
+// The cell indices whose box contains p.
+std::vector<std::size_t> cells_near(const grid::Grid& g, const geo::Box& box) {
+    std::vector<std::size_t> out;
+    for (std::size_t i = 0; i < g.cells.size(); ++i)
+        if (geo::bounds(g.cells[i].geometry).intersects(box)) out.push_back(i);
+    return out;
+}
+
+geo::Box box_of(Point p) {
+    return {p.x, p.y, p.x, p.y};
+}
+
+// Inserts p between a and b (adjacent, in either order) in every ring of cells `among`
+// (except `skip`) that has that edge. The neighbours then share p bit for bit.
+void insert_into_neighbours(grid::Grid& g, Point a, Point b, Point p, std::size_t skip,
+                            std::set<std::string>& touched) {
+    for (auto i : cells_near(g, box_of(p))) {
+        if (i == skip) continue;
+        bool hit = false;
+        for (auto& poly : g.cells[i].geometry.polygons)
+            for (auto& ring : poly.rings)
+                for (std::size_t k = 0; k + 1 < ring.size(); ++k)
+                    if ((ring[k] == a && ring[k + 1] == b) || (ring[k] == b && ring[k + 1] == a)) {
+                        ring.insert(ring.begin() + static_cast<std::ptrdiff_t>(k) + 1, p);
+                        hit = true;
+                        break;
+                    }
+        if (hit) touched.insert(g.cells[i].code);
+    }
+}
+
+// Checks a code given by the planner: unique in the grid (apart from `replacing`), and for
+// national codes of the same scheme as `like` with the village prefix `village`.
+void check_code(const grid::Grid& g, const std::string& code, const std::string& like,
+                const std::string& village, const std::set<std::string>& replacing) {
+    if (code.empty()) throw InputError("an empty cell code");
+    if (const auto scheme = grid::split_cell_code(like)) {
+        const auto parts = grid::split_cell_code(code);
+        if (!parts || code.size() != like.size())
+            throw DataError("cell code " + code + " breaks the national rule: " +
+                                std::to_string(like.size()) + " digits like " + like,
+                            {.cell = code});
+        if (!village.empty() && parts->village != village)
+            throw DataError("cell code " + code + " does not start with its village's code " +
+                                village,
+                            {.cell = code});
+        if (std::all_of(parts->sequence.begin(), parts->sequence.end(),
+                        [](char c) { return c == '0'; }))
+            throw DataError("cell code " + code + " has sequence number 0", {.cell = code});
+    }
+    if (!replacing.count(code) && g.find_cell(code))
+        throw DataError("cell code " + code + " is already used by another cell", {.cell = code});
+}
+
+// The next `n` free codes for cells of a village (national codes: the next sequence
+// numbers; other codes: `like` with a letter suffix).
+std::vector<std::string> next_codes(const grid::Grid& g, const grid::Cell& like, std::size_t n) {
+    std::vector<std::string> out;
+    const auto parts = grid::split_cell_code(like.code);
+    if (!parts) {
+        for (char s = 'a'; out.size() < n && s <= 'z'; ++s)
+            if (!g.find_cell(like.code + s)) out.push_back(like.code + s);
+    } else {
+        const std::size_t digits = parts->sequence.size();
+        unsigned long long max_seq = 0;
+        for (const auto& c : g.cells)
+            if (c.code.size() == like.code.size() && c.code.compare(0, 12, parts->village) == 0)
+                if (const auto p = grid::split_cell_code(c.code))
+                    max_seq = std::max(max_seq, std::stoull(p->sequence));
+        for (unsigned long long s = max_seq + 1; out.size() < n; ++s) {
+            std::string seq = std::to_string(s);
+            if (seq.size() > digits)
+                throw DataError("village " + parts->village + " has no free cell code left",
+                                {.cell = like.code});
+            out.push_back(parts->village + std::string(digits - seq.size(), '0') + seq);
+        }
+    }
+    if (out.size() < n) throw DataError("no free cell code left", {.cell = like.code});
+    return out;
+}
+
+struct Hit {
+    std::size_t seg = 0; // line segment
+    double t = 0;        // along it
+    std::size_t edge = 0;
+    double u = 0; // along the ring edge; 0 or 1 when at a vertex
+    Point p;
+};
+
+// Where the line meets one ring. Throws when the line runs along an edge.
+void ring_hits(const Ring& ring, const Line& line, const std::string& code,
+               std::vector<Hit>& hits) {
+    constexpr double eps = 1e-12;
+    for (std::size_t j = 0; j + 1 < line.size(); ++j) {
+        const Point a = line[j], b = line[j + 1];
+        const Point r{b.x - a.x, b.y - a.y};
+        for (std::size_t e = 0; e + 1 < ring.size(); ++e) {
+            const Point c = ring[e], d = ring[e + 1];
+            const Point s{d.x - c.x, d.y - c.y};
+            const double denom = r.x * s.y - r.y * s.x;
+            const Point ca{c.x - a.x, c.y - a.y};
+            if (denom == 0) {
+                if (ca.x * r.y - ca.y * r.x == 0) {
+                    // Collinear: overlapping segments run along the boundary.
+                    const double rr = r.x * r.x + r.y * r.y;
+                    const double t0 = (ca.x * r.x + ca.y * r.y) / rr;
+                    const double t1 = ((d.x - a.x) * r.x + (d.y - a.y) * r.y) / rr;
+                    if (std::max(t0, t1) > eps && std::min(t0, t1) < 1 - eps)
+                        throw InputError("the line runs along the boundary of cell " + code +
+                                             " instead of crossing it",
+                                         {.cell = code});
+                }
+                continue;
+            }
+            const double t = (ca.x * s.y - ca.y * s.x) / denom;
+            const double u = (ca.x * r.y - ca.y * r.x) / denom;
+            if (t < -eps || t > 1 + eps || u < -eps || u > 1 + eps) continue;
+            Hit h{j, std::clamp(t, 0.0, 1.0), e, u, {}};
+            if (u <= eps) {
+                h.u = 0;
+                h.p = c;
+            } else if (u >= 1 - eps) {
+                h.u = 1;
+                h.p = d;
+            } else if (t <= eps) {
+                h.p = a;
+            } else if (t >= 1 - eps) {
+                h.p = b;
+            } else {
+                h.p = {a.x + t * r.x, a.y + t * r.y};
+            }
+            hits.push_back(h);
+        }
+    }
+    std::sort(hits.begin(), hits.end(), [](const Hit& x, const Hit& y) {
+        return x.seg != y.seg ? x.seg < y.seg : x.t < y.t;
+    });
+    // A vertex of the ring or of the line is met twice (end of one segment, start of the next).
+    std::vector<Hit> unique;
+    for (const auto& h : hits)
+        if (std::none_of(unique.begin(), unique.end(), [&](const Hit& u) { return u.p == h.p; }))
+            unique.push_back(h);
+    hits = std::move(unique);
+}
+
+// Index of p in an open ring, or npos.
+std::size_t find_vertex(const Ring& open, Point p) {
+    for (std::size_t i = 0; i < open.size(); ++i)
+        if (open[i] == p) return i;
+    return std::string::npos;
+}
+
+Ring walk(const Ring& open, std::size_t from, std::size_t to) {
+    Ring out;
+    for (std::size_t i = from;; i = (i + 1) % open.size()) {
+        out.push_back(open[i]);
+        if (i == to) break;
+    }
+    return out;
+}
+
+double polygon_area(const geo::MultiPolygon& mp) {
+    return std::abs(geo::planar_area(mp));
+}
+
+bool collinear(Point p, Point v, Point q) {
+    const double dx = q.x - p.x, dy = q.y - p.y;
+    const double len2 = dx * dx + dy * dy;
+    if (len2 == 0) return false;
+    // v lies between p and q and its distance from the line pq is below 1e-9 of |pq|.
+    const double along = ((v.x - p.x) * dx + (v.y - p.y) * dy) / len2;
+    return along > 0 && along < 1 && std::abs(cross(p, q, v)) <= 1e-9 * len2;
+}
+
+// Edges of a cell as ordered pairs of points (for adjacency).
+std::set<std::pair<std::pair<double, double>, std::pair<double, double>>>
+edges_of(const geo::MultiPolygon& mp) {
+    std::set<std::pair<std::pair<double, double>, std::pair<double, double>>> out;
+    for (const auto& poly : mp.polygons)
+        for (const auto& ring : poly.rings)
+            for (std::size_t k = 0; k + 1 < ring.size(); ++k) {
+                std::pair<double, double> a{ring[k].x, ring[k].y}, b{ring[k + 1].x, ring[k + 1].y};
+                if (b < a) std::swap(a, b);
+                out.insert({a, b});
+            }
+    return out;
+}
+
+bool share_edge(const geo::MultiPolygon& a, const geo::MultiPolygon& b) {
+    if (!geo::bounds(a).intersects(geo::bounds(b))) return false;
+    const auto ea = edges_of(a);
+    for (const auto& e : edges_of(b))
+        if (ea.count(e)) return true;
+    return false;
+}
+
+// Recomputes the outline of units `codes` as the union of their cells.
+void refresh_units(grid::Grid& g, const std::set<std::string>& codes) {
+    geo::GeosContext ctx;
+    for (auto& u : g.units) {
+        if (!codes.count(u.code)) continue;
+        std::vector<const geo::MultiPolygon*> parts;
+        for (const auto& c : g.cells)
+            if ((u.level == grid::UnitLevel::village && c.village_code == u.code) ||
+                (u.level == grid::UnitLevel::township && c.township_code == u.code))
+                parts.push_back(&c.geometry);
+        u.geometry = parts.empty() ? geo::MultiPolygon{} : geo::coverage_union(ctx, parts);
+        geo::normalise_orientation(u.geometry);
+    }
+}
+
+} // namespace
+
+Line parse_line(const std::string& text_in) {
+    std::string text = text_in;
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (text.size() < 4096 && fs::is_regular_file(text, ec)) {
+        std::ifstream in(text);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        text = ss.str();
+    }
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos) throw InputError("an empty --line");
+    OGRGeometryH g = nullptr;
+    geo::GdalErrorCapture capture;
+    if (text[first] == '{') {
+        nlohmann::json j;
+        try {
+            j = nlohmann::json::parse(text);
+        } catch (const std::exception& e) {
+            throw InputError(std::string("--line is not valid GeoJSON: ") + e.what());
+        }
+        if (j.value("type", "") == "FeatureCollection" && j.contains("features") &&
+            j["features"].size() == 1)
+            j = j["features"][0];
+        if (j.value("type", "") == "Feature") j = j["geometry"];
+        g = OGR_G_CreateGeometryFromJson(j.dump().c_str());
+    } else {
+        char* wkt = text.data() + first;
+        if (OGR_G_CreateFromWkt(&wkt, nullptr, &g) != OGRERR_NONE) g = nullptr;
+    }
+    if (!g) throw InputError("--line is neither WKT nor GeoJSON: " + capture.last());
+    geo::GeometryPtr owned(g);
+    if (wkbFlatten(OGR_G_GetGeometryType(g)) != wkbLineString)
+        throw InputError(std::string("--line must be a LineString, not a ") +
+                         OGR_G_GetGeometryName(g));
+    Line line;
+    for (int i = 0; i < OGR_G_GetPointCount(g); ++i) {
+        const Point p{OGR_G_GetX(g, i), OGR_G_GetY(g, i)};
+        if (!std::isfinite(p.x) || !std::isfinite(p.y))
+            throw InputError("--line has a non-finite coordinate");
+        if (line.empty() || !(line.back() == p)) line.push_back(p);
+    }
+    if (line.size() < 2) throw InputError("--line needs at least two distinct points");
+    if (!OGR_G_IsSimple(g)) throw InputError("--line intersects itself");
+    return line;
+}
+
+Change split_cell(grid::Grid& g, const std::string& code, const Line& line,
+                  const std::vector<std::string>& codes_in) {
+    const std::size_t ci = index_of(g, code);
+    const grid::Cell& cell = g.cells[ci];
+    // Find the part the line cuts; a hole it touches is refused.
+    std::size_t part = std::string::npos;
+    std::vector<Hit> hits;
+    for (std::size_t pi = 0; pi < cell.geometry.polygons.size(); ++pi) {
+        const auto& poly = cell.geometry.polygons[pi];
+        for (std::size_t r = 0; r < poly.rings.size(); ++r) {
+            std::vector<Hit> h;
+            ring_hits(poly.rings[r], line, code, h);
+            if (h.empty()) continue;
+            if (r > 0)
+                throw InputError("the line meets a hole of cell " + code + "; cut around it",
+                                 {.cell = code});
+            if (part != std::string::npos)
+                throw InputError("the line crosses more than one part of cell " + code,
+                                 {.cell = code});
+            part = pi;
+            hits = std::move(h);
+        }
+    }
+    if (hits.size() < 2)
+        throw InputError("the line does not cross cell " + code +
+                             " from boundary to boundary (it meets the boundary " +
+                             std::to_string(hits.size()) +
+                             " times; start and end it outside the cell)",
+                         {.cell = code});
+    if (hits.size() > 2)
+        throw InputError("the line crosses the boundary of cell " + code + " " +
+                             std::to_string(hits.size()) +
+                             " times; draw one that enters and leaves it once",
+                         {.cell = code});
+    const geo::Polygon& poly = cell.geometry.polygons[part];
+    // The cut: from the first hit along the line to the second.
+    Line cut{hits[0].p};
+    for (std::size_t j = hits[0].seg + 1; j <= hits[1].seg; ++j)
+        if (!(line[j] == cut.back())) cut.push_back(line[j]);
+    if (!(hits[1].p == cut.back())) cut.push_back(hits[1].p);
+    if (cut.size() < 2 || cut.front() == cut.back())
+        throw InputError("the line touches cell " + code + " without cutting it", {.cell = code});
+    const Point mid{(cut[0].x + cut[1].x) / 2, (cut[0].y + cut[1].y) / 2};
+    if (!inside_polygon(poly, mid))
+        throw InputError("the line runs outside cell " + code +
+                             " between the points where it meets its boundary",
+                         {.cell = code});
+
+    // Insert the two boundary points into the shell and into the neighbours.
+    Ring open(poly.rings[0].begin(), poly.rings[0].end() - 1);
+    std::set<std::string> touched;
+    std::vector<Hit> inserts;
+    for (const auto& h : hits)
+        if (find_vertex(open, h.p) == std::string::npos) inserts.push_back(h);
+    std::sort(inserts.begin(), inserts.end(), [](const Hit& a, const Hit& b) {
+        return a.edge != b.edge ? a.edge > b.edge : a.u > b.u;
+    });
+    std::vector<std::pair<std::pair<Point, Point>, Point>> neighbour_inserts;
+    for (const auto& h : inserts) {
+        const Point a = poly.rings[0][h.edge], b = poly.rings[0][h.edge + 1];
+        open.insert(open.begin() + static_cast<std::ptrdiff_t>(h.edge) + 1, h.p);
+        neighbour_inserts.push_back({{a, b}, h.p});
+    }
+    const std::size_t ia = find_vertex(open, cut.front()), ib = find_vertex(open, cut.back());
+    Ring ra = walk(open, ia, ib), rb = walk(open, ib, ia);
+    for (std::size_t k = cut.size() - 2; k >= 1; --k)
+        ra.push_back(cut[k]);
+    ra.push_back(ra.front());
+    for (std::size_t k = 1; k + 1 < cut.size(); ++k)
+        rb.push_back(cut[k]);
+    rb.push_back(rb.front());
+    geo::Polygon pa{{ra}}, pb{{rb}};
+    for (std::size_t h = 1; h < poly.rings.size(); ++h)
+        (inside_ring(ra, poly.rings[h][0]) ? pa : pb).rings.push_back(poly.rings[h]);
+
+    // The part left of the line's direction first: ra runs along the shell from the entry to
+    // the exit point and back along the cut, so on a counter-clockwise shell (inside on the
+    // left) it is the part right of the line.
+    if (geo::signed_area(poly.rings[0]) > 0) std::swap(pa, pb);
+
+    std::vector<std::string> codes = codes_in;
+    if (codes.empty())
+        codes = next_codes(g, cell, 2);
+    else if (codes.size() != 2)
+        throw InputError("--codes needs two codes, one for each part", {.cell = code});
+    if (codes[0] == codes[1]) throw DataError("the two parts need different codes", {.cell = code});
+    for (const auto& c : codes)
+        check_code(g, c, cell.code, cell.village_code, {code});
+
+    grid::Cell a = cell, b = cell;
+    a.code = codes[0];
+    b.code = codes[1];
+    a.name = cell.name.empty() ? "" : cell.name + "-1";
+    b.name = cell.name.empty() ? "" : cell.name + "-2";
+    a.geometry.polygons = {pa};
+    b.geometry.polygons = {pb};
+    for (std::size_t pi = 0; pi < cell.geometry.polygons.size(); ++pi)
+        if (pi != part) a.geometry.polygons.push_back(cell.geometry.polygons[pi]);
+    const double total = polygon_area(cell.geometry);
+    const double fa = total > 0 ? polygon_area(a.geometry) / total : 0.5;
+    a.households = std::llround(static_cast<double>(cell.households) * fa);
+    b.households = cell.households - a.households;
+    a.population = std::llround(static_cast<double>(cell.population) * fa);
+    b.population = cell.population - a.population;
+
+    // Nothing has changed yet; from here on the edit cannot fail.
+    for (const auto& [edge, p] : neighbour_inserts)
+        insert_into_neighbours(g, edge.first, edge.second, p, ci, touched);
+    g.cells[ci] = std::move(a);
+    g.cells.insert(g.cells.begin() + static_cast<std::ptrdiff_t>(ci) + 1, std::move(b));
+
+    Change ch;
+    if (code != codes[0] && code != codes[1]) ch.removed.push_back(code);
+    ch.changed = codes;
+    for (const auto& t : touched)
+        ch.changed.push_back(t);
+    ch.summary = "split " + code + " into " + codes[0] + " and " + codes[1] +
+                 " (households and population apportioned by area)";
+    return ch;
+}
+
+Change merge_cells(grid::Grid& g, const std::vector<std::string>& codes_in,
+                   const std::string& code_in, bool allow_multipart) {
+    std::vector<std::string> codes;
+    for (const auto& c : codes_in)
+        if (std::find(codes.begin(), codes.end(), c) == codes.end()) codes.push_back(c);
+    if (codes.size() < 2) throw InputError("merge needs at least two different cells");
+    std::vector<std::size_t> idx;
+    for (const auto& c : codes)
+        idx.push_back(index_of(g, c));
+    const grid::Cell& first = g.cells[idx[0]];
+    for (auto i : idx)
+        if (g.cells[i].village_code != first.village_code)
+            throw DataError("cells " + first.code + " and " + g.cells[i].code +
+                                " lie in different villages (" + first.village_code + ", " +
+                                g.cells[i].village_code +
+                                "); move one with 'wangge grid recode --village' first",
+                            {.cell = g.cells[i].code});
+    // Connected through shared edges?
+    std::vector<bool> reached(idx.size(), false);
+    reached[0] = true;
+    for (bool grew = true; grew;) {
+        grew = false;
+        for (std::size_t a = 0; a < idx.size(); ++a)
+            for (std::size_t b = 0; b < idx.size(); ++b)
+                if (reached[a] && !reached[b] &&
+                    share_edge(g.cells[idx[a]].geometry, g.cells[idx[b]].geometry)) {
+                    reached[b] = true;
+                    grew = true;
+                }
+    }
+    for (std::size_t k = 0; k < idx.size(); ++k)
+        if (!reached[k] && !allow_multipart)
+            throw DataError("cell " + codes[k] + " shares no boundary with " + codes[0] +
+                                (idx.size() > 2 ? " or the other cells" : "") +
+                                "; they are not neighbours (use --allow-multipart to merge "
+                                "them into one cell of several parts)",
+                            {.cell = codes[k]});
+
+    const std::string code = code_in.empty() ? codes[0] : code_in;
+    check_code(g, code, first.code, first.village_code,
+               std::set<std::string>(codes.begin(), codes.end()));
+
+    geo::GeosContext ctx;
+    std::vector<const geo::MultiPolygon*> parts;
+    for (auto i : idx)
+        parts.push_back(&g.cells[i].geometry);
+    geo::MultiPolygon merged = geo::coverage_union(ctx, parts);
+    geo::normalise_orientation(merged);
+    // Edge-connected cells fuse; parts left are exclaves the cells had already.
+
+    // Vertices of the dissolved boundary: in two or more of the merged cells.
+    std::map<std::pair<double, double>, int> seen;
+    for (auto i : idx) {
+        std::set<std::pair<double, double>> own;
+        for (const auto& poly : g.cells[i].geometry.polygons)
+            for (const auto& ring : poly.rings)
+                for (const auto& p : ring)
+                    own.insert({p.x, p.y});
+        for (const auto& p : own)
+            ++seen[p];
+    }
+    std::set<std::size_t> merging(idx.begin(), idx.end());
+    std::set<std::string> touched;
+    for (auto& poly : merged.polygons)
+        for (auto& ring : poly.rings) {
+            // Start the ring at a vertex that stays, so every candidate has two neighbours.
+            ring.pop_back();
+            const auto keep = std::find_if(ring.begin(), ring.end(), [&](Point p) {
+                const auto it = seen.find({p.x, p.y});
+                return it == seen.end() || it->second < 2;
+            });
+            if (keep != ring.end()) std::rotate(ring.begin(), keep, ring.end());
+            ring.push_back(ring.front());
+            for (std::size_t k = 1; k + 1 < ring.size() && ring.size() > 4;) {
+                const Point v = ring[k];
+                const auto it = seen.find({v.x, v.y});
+                if (it == seen.end() || it->second < 2 || !collinear(ring[k - 1], v, ring[k + 1])) {
+                    ++k;
+                    continue;
+                }
+                // Used by at most one other cell, where it sits on the same straight edge?
+                struct Use {
+                    std::size_t cell, part, ring, at;
+                };
+                std::vector<Use> users;
+                bool removable = true;
+                for (auto i : cells_near(g, box_of(v))) {
+                    if (merging.count(i)) continue;
+                    auto& mp = g.cells[i].geometry;
+                    for (std::size_t pi = 0; pi < mp.polygons.size(); ++pi)
+                        for (std::size_t ri = 0; ri < mp.polygons[pi].rings.size(); ++ri) {
+                            const auto& r = mp.polygons[pi].rings[ri];
+                            for (std::size_t q = 0; q + 1 < r.size(); ++q)
+                                if (r[q] == v) {
+                                    const Point prev = r[q == 0 ? r.size() - 2 : q - 1];
+                                    const Point next = r[q + 1];
+                                    const bool same =
+                                        (prev == ring[k + 1] && next == ring[k - 1]) ||
+                                        (prev == ring[k - 1] && next == ring[k + 1]);
+                                    if (!same || r.size() <= 4) removable = false;
+                                    users.push_back({i, pi, ri, q});
+                                }
+                        }
+                }
+                if (!removable || users.size() > 1) {
+                    ++k;
+                    continue;
+                }
+                for (const auto& use : users) {
+                    auto& r = g.cells[use.cell].geometry.polygons[use.part].rings[use.ring];
+                    r.erase(r.begin() + static_cast<std::ptrdiff_t>(use.at));
+                    if (use.at == 0) r.back() = r.front();
+                    touched.insert(g.cells[use.cell].code);
+                }
+                ring.erase(ring.begin() + static_cast<std::ptrdiff_t>(k));
+            }
+        }
+
+    grid::Cell out = first;
+    out.code = code;
+    out.geometry = std::move(merged);
+    out.households = 0;
+    out.population = 0;
+    for (auto i : idx) {
+        out.households += g.cells[i].households;
+        out.population += g.cells[i].population;
+    }
+    const std::size_t at = *std::min_element(idx.begin(), idx.end());
+    std::vector<grid::Cell> cells;
+    cells.reserve(g.cells.size() - idx.size() + 1);
+    for (std::size_t i = 0; i < g.cells.size(); ++i) {
+        if (i == at) cells.push_back(out);
+        if (!merging.count(i)) cells.push_back(std::move(g.cells[i]));
+    }
+    g.cells = std::move(cells);
+
+    Change ch;
+    std::string list;
+    for (const auto& c : codes) {
+        if (c != code) ch.removed.push_back(c);
+        if (!list.empty()) list += ", ";
+        list += c;
+    }
+    ch.changed.push_back(code);
+    for (const auto& t : touched)
+        ch.changed.push_back(t);
+    ch.summary = "merged " + list + " into " + code;
+    return ch;
+}
+
+Change recode_cell(grid::Grid& g, const std::string& code, const std::string& new_code_in,
+                   const std::string& village) {
+    const std::size_t ci = index_of(g, code);
+    grid::Cell cell = g.cells[ci];
+    std::string new_village = cell.village_code, new_township = cell.township_code;
+    if (!village.empty() && village != cell.village_code) {
+        const auto* v = g.find_unit(village);
+        if (!v || v->level != grid::UnitLevel::village)
+            throw InputError("no village " + village + " in the draft", {.cell = code});
+        bool neighbour = false;
+        for (const auto& c : g.cells)
+            if (c.village_code == village && share_edge(c.geometry, cell.geometry)) {
+                neighbour = true;
+                break;
+            }
+        if (!neighbour)
+            throw DataError("cell " + code + " shares no boundary with village " + village +
+                                "; the village would fall apart in pieces",
+                            {.cell = code});
+        new_village = village;
+        new_township = v->parent_code;
+    }
+    std::string new_code = new_code_in;
+    if (new_code.empty()) {
+        if (new_village == cell.village_code)
+            throw InputError("recode needs a new code or --village");
+        grid::Cell probe = cell;
+        probe.code =
+            grid::split_cell_code(cell.code) ? new_village + cell.code.substr(12) : cell.code;
+        new_code = grid::split_cell_code(cell.code) ? next_codes(g, probe, 1)[0] : cell.code;
+    }
+    check_code(g, new_code, cell.code, grid::split_cell_code(cell.code) ? new_village : "", {code});
+    if (new_code == code && new_village == cell.village_code)
+        throw InputError("cell " + code + " already has that code and village", {.cell = code});
+    std::set<std::string> units;
+    if (new_village != cell.village_code) units = {cell.village_code, new_village};
+    if (new_township != cell.township_code) {
+        units.insert(cell.township_code);
+        units.insert(new_township);
+    }
+    cell.code = new_code;
+    cell.village_code = new_village;
+    cell.township_code = new_township;
+    g.cells[ci] = std::move(cell);
+    refresh_units(g, units);
+
+    Change ch;
+    if (new_code != code) ch.removed.push_back(code);
+    ch.changed.push_back(new_code);
+    ch.units.assign(units.begin(), units.end());
+    ch.summary = "recoded " + code + " as " + new_code +
+                 (village.empty() ? "" : " in village " + new_village);
+    return ch;
+}
+
+grid::ValidationReport validate_touched(const grid::Grid& g, const Change& change,
+                                        const grid::ValidateOptions& options) {
+    geo::Box box;
+    std::set<std::string> codes(change.changed.begin(), change.changed.end());
+    for (const auto& c : g.cells)
+        if (codes.count(c.code)) box.expand(geo::bounds(c.geometry));
+    for (const auto& u : g.units)
+        if (std::find(change.units.begin(), change.units.end(), u.code) != change.units.end())
+            box.expand(geo::bounds(u.geometry));
+    grid::Grid sub;
+    std::vector<bool> in_sub(g.cells.size(), false);
+    std::set<std::string> unit_codes;
+    if (box.valid()) {
+        for (auto i : cells_near(g, box)) {
+            in_sub[i] = true;
+            sub.cells.push_back(g.cells[i]);
+            unit_codes.insert(g.cells[i].village_code);
+            unit_codes.insert(g.cells[i].township_code);
+        }
+    }
+    for (const auto& u : g.units)
+        if (unit_codes.count(u.code)) sub.units.push_back(u);
+    grid::ValidateOptions opt = options;
+    opt.county_boundary.reset(); // gaps at the outline are found as holes of the union
+    auto report = grid::validate(sub, opt);
+    std::vector<grid::Issue> kept;
+    for (auto& issue : report.issues) {
+        if (issue.type == grid::IssueType::gap && issue.location) {
+            // A hole of the neighbourhood that a cell outside it fills is no gap.
+            bool filled = false;
+            for (auto i : cells_near(g, box_of(*issue.location)))
+                if (!in_sub[i] && inside(g.cells[i].geometry, *issue.location)) filled = true;
+            if (filled) continue;
+        }
+        kept.push_back(std::move(issue));
+    }
+    report.issues = std::move(kept);
+    return report;
+}
+
+geo::MultiPolygon canonical(geo::MultiPolygon mp) {
+    geo::normalise_orientation(mp);
+    for (auto& poly : mp.polygons)
+        for (auto& ring : poly.rings) {
+            if (ring.size() < 2) continue;
+            ring.pop_back();
+            const auto smallest = std::min_element(ring.begin(), ring.end(), [](Point a, Point b) {
+                return a.x != b.x ? a.x < b.x : a.y < b.y;
+            });
+            std::rotate(ring.begin(), smallest, ring.end());
+            ring.push_back(ring.front());
+        }
+    for (auto& poly : mp.polygons)
+        if (poly.rings.size() > 2)
+            std::sort(poly.rings.begin() + 1, poly.rings.end(), [](const Ring& a, const Ring& b) {
+                return a.front().x != b.front().x ? a.front().x < b.front().x
+                                                  : a.front().y < b.front().y;
+            });
+    std::sort(mp.polygons.begin(), mp.polygons.end(), [](const auto& a, const auto& b) {
+        const Point pa = a.rings[0].front(), pb = b.rings[0].front();
+        return pa.x != pb.x ? pa.x < pb.x : pa.y < pb.y;
+    });
+    return mp;
+}
+
+} // namespace wangge::redraw

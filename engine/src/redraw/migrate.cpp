@@ -1,0 +1,258 @@
+// Publishing a draft and migrating the loop's matters and duties (redraw/publish.hpp). The
+// grid tables and the loop tables are written through one SQLite connection so the whole
+// publish is one transaction.
+#include "loop/sqlite.hpp"
+#include "wangge/error.hpp"
+#include "wangge/grid/validate.hpp"
+#include "wangge/loop/store.hpp"
+#include "wangge/redraw/draft.hpp"
+#include "wangge/redraw/publish.hpp"
+#include "wangge/store/workspace.hpp"
+
+#include <chrono>
+#include <ctime>
+#include <gdal.h>
+#include <set>
+
+namespace wangge::redraw {
+
+using loop::detail::Connection;
+using loop::detail::Statement;
+using loop::detail::Transaction;
+
+namespace {
+
+const char* const relocation_schema = R"(
+CREATE TABLE IF NOT EXISTS redraw_relocations (
+  fid INTEGER PRIMARY KEY, incident INTEGER NOT NULL, from_version MEDIUMINT,
+  to_version MEDIUMINT NOT NULL, from_cell TEXT, to_cell TEXT NOT NULL,
+  effective_from TEXT NOT NULL, published_at TEXT NOT NULL, actor TEXT);
+CREATE INDEX IF NOT EXISTS redraw_relocations_incident ON redraw_relocations (incident, fid);
+INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier)
+  VALUES ('redraw_relocations', 'attributes', 'redraw_relocations');
+)";
+
+std::string now_utc() {
+    const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string duty_key(const loop::Duty& d) {
+    return d.function + " " + std::string(loop::to_string(d.level)) + " " + d.unit + " (" +
+           d.department + (d.person.empty() ? "" : " " + d.person) + ")";
+}
+
+// What the duty check finds, as comparable lines.
+std::set<std::string> check_lines(const loop::DutyTable& table, const grid::Grid& g,
+                                  const loop::Catalogue& catalogue,
+                                  std::chrono::year_month_day date) {
+    const auto check = table.check(g, catalogue, date);
+    std::set<std::string> out;
+    for (const auto& gap : check.gaps)
+        out.insert("no holder of " + gap.function + " in cell " + gap.cell);
+    for (const auto* d : check.orphaned)
+        out.insert("duty for a unit the grid does not have: " + duty_key(*d));
+    for (const auto* d : check.conflicting)
+        out.insert("conflicting duty: " + duty_key(*d));
+    for (const auto* d : check.expired)
+        out.insert("expired duty: " + duty_key(*d));
+    return out;
+}
+
+} // namespace
+
+PublishResult publish(const std::string& path, const PublishOptions& opt) {
+    const int draft = resolve_draft(path, opt.draft);
+    PublishResult res;
+    res.version = draft;
+    grid::Grid old_grid, new_grid;
+    std::string metric;
+    bool has_loop = false;
+    {
+        const auto ws = store::Workspace::open(path);
+        const auto info = ws.version(draft);
+        res.previous = ws.resolve_version(std::nullopt);
+        old_grid = ws.grid(res.previous);
+        new_grid = ws.grid(draft);
+        metric = ws.metric_crs();
+        has_loop = GDALDatasetGetLayerByName(ws.dataset().get(), "loop_incidents") != nullptr;
+    }
+    grid::ValidateOptions vo;
+    vo.metric_crs = metric;
+    const auto report = grid::validate(new_grid, vo);
+    if (!report.valid()) {
+        std::string list;
+        for (std::size_t i = 0; i < report.issues.size() && i < 5; ++i)
+            list += "\n  " + report.issues[i].describe();
+        throw DataError("draft " + std::to_string(draft) + " has " + report.summary() +
+                            "; nothing was published (wangge grid validate --workspace W "
+                            "lists them):" +
+                            list,
+                        {.file = path});
+    }
+    res.diff = diff_grids(old_grid, new_grid, metric);
+    res.diff.from_version = res.previous;
+    res.diff.to_version = draft;
+
+    std::vector<loop::Duty> new_duties;
+    std::vector<loop::Duty> removed_duties;
+    if (has_loop) {
+        res.moved = relocate_open_matters(path, new_grid);
+        for (const auto& m : res.moved)
+            if (m.to_cell.empty())
+                throw DataError("open matter " + std::to_string(m.id) + " in cell " + m.from_cell +
+                                    " falls outside the new grid; nothing was published (no "
+                                    "matter may be lost: cover its place)",
+                                {.file = path, .cell = m.from_cell});
+        auto store = loop::LoopStore::open(path);
+        const auto catalogue = store.load_catalogue();
+        const auto old_table = store.load_duties(catalogue);
+        res.duties = duty_changes(res.diff, old_table.duties(), new_grid);
+        std::set<std::string> gone;
+        for (const auto& dc : res.duties)
+            gone.insert(duty_key(dc.duty));
+        std::vector<loop::Duty> all;
+        for (const auto& d : old_table.duties())
+            if (!gone.count(duty_key(d))) all.push_back(d);
+        std::set<std::string> added;
+        for (const auto& dc : res.duties) {
+            removed_duties.push_back(dc.duty);
+            for (const auto& s : dc.successors) {
+                loop::Duty d = dc.duty;
+                d.unit = s;
+                d.line = 0;
+                if (!added.insert(duty_key(d)).second) continue; // the same holder twice
+                bool held = false; // the successor (a reshaped cell) holds it already
+                for (const auto& e : all)
+                    if (duty_key(e) == duty_key(d)) held = true;
+                if (held) continue;
+                new_duties.push_back(d);
+                all.push_back(d);
+            }
+        }
+        const loop::DutyTable new_table(all, catalogue);
+        const auto date = loop::date_of(opt.effective);
+        const auto before = check_lines(old_table, old_grid, catalogue, date);
+        for (const auto& line : check_lines(new_table, new_grid, catalogue, date))
+            if (!before.count(line)) res.decisions.push_back(line);
+        if (!res.decisions.empty() && !opt.force) {
+            std::string list;
+            for (const auto& l : res.decisions)
+                list += "\n  " + l;
+            throw DataError("after publishing, the duty check would find " +
+                                std::to_string(res.decisions.size()) +
+                                " new problem(s) the planner must decide (fix the duties, or "
+                                "publish with --force to accept them); nothing was published:" +
+                                list,
+                            {.file = path});
+        }
+        for (const auto& r : store.incidents())
+            if (!loop::is_final(r.incident.state)) ++res.open_matters;
+    }
+
+    // One transaction for the grid switch, the matters and the duties.
+    Connection db(path, false);
+    db.exec("PRAGMA busy_timeout = 5000");
+    Transaction tx(db);
+    {
+        auto st = db.prepare("SELECT state FROM grid_versions WHERE version = ?");
+        st.bind(1, draft);
+        if (!st.step() || st.text(0) != "draft")
+            throw InputError("grid version " + std::to_string(draft) + " is not a draft any more",
+                             {.file = path});
+    }
+    const std::string published_at = now_utc();
+    const std::string effective = loop::format_time(opt.effective);
+    {
+        auto st = db.prepare("UPDATE grid_versions SET state = 'published', effective_from = ?, "
+                             "published_at = ? WHERE version = ?");
+        st.bind(1, std::string_view(effective))
+            .bind(2, std::string_view(published_at))
+            .bind(3, draft);
+        st.run();
+        auto cur = db.prepare("UPDATE wangge_meta SET value = ? WHERE key = 'current_version'");
+        cur.bind(1, std::string_view(std::to_string(draft)));
+        cur.run();
+    }
+    if (has_loop) {
+        db.exec(relocation_schema);
+        auto from = db.prepare("SELECT grid_version FROM loop_incidents WHERE fid = ?");
+        auto upd = db.prepare("UPDATE loop_incidents SET cell = ?, village = ?, township = ?, "
+                              "grid_version = ? WHERE fid = ?");
+        auto ins = db.prepare("INSERT INTO redraw_relocations (incident, from_version, to_version, "
+                              "from_cell, to_cell, effective_from, published_at, actor) VALUES "
+                              "(?, ?, ?, ?, ?, ?, ?, ?)");
+        for (const auto& m : res.moved) {
+            from.bind(1, m.id);
+            std::optional<std::int64_t> from_version;
+            if (from.step() && !from.is_null(0)) from_version = from.integer(0);
+            from.reset();
+            upd.bind(1, std::string_view(m.to_cell))
+                .bind(2, std::string_view(m.to_village))
+                .bind(3, std::string_view(m.to_township))
+                .bind(4, draft)
+                .bind(5, m.id);
+            upd.run();
+            ins.bind(1, m.id)
+                .bind(2, from_version)
+                .bind(3, draft)
+                .bind(4, std::string_view(m.from_cell))
+                .bind(5, std::string_view(m.to_cell))
+                .bind(6, std::string_view(effective))
+                .bind(7, std::string_view(published_at))
+                .bind(8, std::string_view(opt.actor));
+            ins.run();
+        }
+        auto del = db.prepare("DELETE FROM loop_duties WHERE function = ? AND level = ? AND "
+                              "unit = ? AND department = ? AND IFNULL(person, '') = ?");
+        for (const auto& d : removed_duties) {
+            del.bind(1, std::string_view(d.function))
+                .bind(2, loop::to_string(d.level))
+                .bind(3, std::string_view(d.unit))
+                .bind(4, std::string_view(d.department))
+                .bind(5, std::string_view(d.person));
+            del.run();
+        }
+        auto add = db.prepare("INSERT INTO loop_duties (function, level, unit, department, "
+                              "person, valid_from, valid_to) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        for (const auto& d : new_duties) {
+            add.bind(1, std::string_view(d.function))
+                .bind(2, loop::to_string(d.level))
+                .bind(3, std::string_view(d.unit))
+                .bind(4, std::string_view(d.department))
+                .bind(5, std::string_view(d.person));
+            if (d.valid_from)
+                add.bind(6, std::string_view(loop::format_date(*d.valid_from)));
+            else
+                add.bind_null(6);
+            if (d.valid_to)
+                add.bind(7, std::string_view(loop::format_date(*d.valid_to)));
+            else
+                add.bind_null(7);
+            add.run();
+        }
+    }
+    tx.commit();
+    return res;
+}
+
+std::map<std::int64_t, std::string> cells_at(const std::string& path, loop::LocalTime at) {
+    std::map<std::int64_t, std::string> out;
+    Connection db(path, true);
+    if (!db.has_table("redraw_relocations")) return out;
+    // The earliest relocation after `at` names the cell the matter had at `at`.
+    auto st = db.prepare("SELECT incident, from_cell FROM redraw_relocations WHERE "
+                         "effective_from > ? ORDER BY incident, effective_from, fid");
+    st.bind(1, std::string_view(loop::format_time(at)));
+    while (st.step()) {
+        const auto id = st.integer(0);
+        if (!out.count(id)) out[id] = st.text(1);
+    }
+    return out;
+}
+
+} // namespace wangge::redraw

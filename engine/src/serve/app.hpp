@@ -1,0 +1,55 @@
+// The routes of the server: the page, tiles, the JSON/GeoJSON API, Open311 GeoReport v2.
+// See README "wangge serve" for the list. Thread-safe: fast() runs on I/O threads, handle()
+// on workers.
+#pragma once
+
+#include "http.hpp"
+#include "live.hpp"
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace wangge::serve {
+
+class TileService;
+
+// The page's files, read once at start-up into memory: a request can only ever name one
+// of them, never a path on disk.
+struct StaticFile {
+    std::string body;
+    std::string content_type;
+    std::string etag;
+};
+using StaticFiles = std::map<std::string, StaticFile>; // "/index.html" -> file
+// Reads every regular file under root (no symlinks out of it). "" gives none.
+[[nodiscard]] StaticFiles load_static_files(const std::string& root);
+
+[[nodiscard]] std::string etag_of(std::string_view bytes);
+
+class App : public Handler {
+  public:
+    App(Live& live, EventHub& hub, StaticFiles files, std::string token, TileService* tiles);
+    std::optional<Response> fast(const Request& request) override;
+    Response handle(const Request& request) override;
+
+    // The event for a change: cells with their new status, matters, tiles to refetch.
+    void publish(const Change& change);
+
+  private:
+    Response route(const Request& request);
+    Response api(const Request& request);
+    Response open311(const Request& request);
+    std::optional<Response> static_file(const Request& request) const;
+    // nullopt when allowed; else 401 / 403.
+    [[nodiscard]] std::optional<Response> check_write(const Request& request,
+                                                      const std::string& form_key = "") const;
+
+    Live& m_live;
+    EventHub& m_hub;
+    StaticFiles m_files;
+    std::string m_token;
+    TileService* m_tiles;
+};
+
+} // namespace wangge::serve

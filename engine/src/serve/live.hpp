@@ -1,0 +1,121 @@
+// The server's view of a workspace: a snapshot of every matter and every cell's status at
+// the server's "now", rebuilt when the workspace changes (by this server or by another
+// process, noticed through SQLite's PRAGMA data_version on a connection of its own) and when
+// the clock passes a minute (statuses age: on time -> warning -> overdue).
+//
+// Threads: snapshot() and now() are safe from any thread (the snapshot is immutable and
+// swapped whole). with_session() serialises use of the one loop::Session (its SQLite
+// connection is single-threaded). The watcher thread calls on_change.
+#pragma once
+
+#include "wangge/loop/session.hpp"
+#include "wangge/render/renderer.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace wangge::store {
+class Workspace;
+}
+
+namespace wangge::serve {
+
+// The server's clock: from `start` on with the wall clock, or the real local time.
+class ServerClock {
+  public:
+    explicit ServerClock(std::optional<loop::LocalTime> start)
+        : m_start(start), m_t0(std::chrono::steady_clock::now()) {}
+    [[nodiscard]] loop::LocalTime now() const;
+
+  private:
+    std::optional<loop::LocalTime> m_start;
+    std::chrono::steady_clock::time_point m_t0;
+};
+
+struct Snapshot {
+    std::uint64_t version = 0; // 1 for the first, +1 per change
+    loop::LocalTime at;
+    std::shared_ptr<const render::RenderStatus> status; // cells and pins at `at`
+    std::vector<loop::IncidentRecord> records;          // every matter as stored
+    std::map<std::int64_t, std::size_t> by_id;          // id -> index into records
+};
+
+struct Change {
+    std::shared_ptr<const Snapshot> before; // null for the first snapshot
+    std::shared_ptr<const Snapshot> after;
+    std::set<std::string> cells;    // cells whose status changed
+    std::set<std::int64_t> matters; // matters added, moved or whose status changed
+    double build_ms = 0;            // time to rebuild the snapshot (for operators, benches)
+    [[nodiscard]] bool empty() const noexcept { return cells.empty() && matters.empty(); }
+};
+
+class Live {
+  public:
+    // Opens the workspace (Session, and a Workspace for the status function) and builds the
+    // first snapshot. Throws StoreError / DataError.
+    Live(const std::string& workspace, ServerClock clock, int interval_ms);
+    ~Live();
+    Live(const Live&) = delete;
+    Live& operator=(const Live&) = delete;
+
+    // Starts the watcher thread; on_change runs on it for every non-empty change.
+    void start(std::function<void(const Change&)> on_change);
+    void stop();
+    // Wakes the watcher now (after a write of ours) instead of at the next interval.
+    void poke();
+
+    [[nodiscard]] std::shared_ptr<const Snapshot> snapshot() const;
+    [[nodiscard]] loop::LocalTime now() const { return m_clock.now(); }
+    // Cell and pin statuses at any time (for ?at=): computed, not cached.
+    [[nodiscard]] render::RenderStatus status_at(loop::LocalTime t) const;
+    // The loop rules; safe from any thread (the catalogue is never reloaded).
+    [[nodiscard]] const loop::Loop& loop() const noexcept { return m_session->loop(); }
+    [[nodiscard]] const loop::Catalogue& catalogue() const noexcept {
+        return m_session->catalogue();
+    }
+    [[nodiscard]] const loop::DutyTable& duties() const noexcept { return m_session->duties(); }
+    [[nodiscard]] const grid::Grid& grid() const noexcept { return *m_grid; }
+    [[nodiscard]] const std::string& path() const noexcept { return m_path; }
+
+    template <class F> auto with_session(F&& f) {
+        std::lock_guard lock(m_session_mutex);
+        return f(*m_session);
+    }
+
+  private:
+    std::shared_ptr<const Snapshot> build(std::uint64_t version);
+    void watch();
+    [[nodiscard]] std::int64_t data_version() const;
+
+    std::string m_path;
+    std::string m_journal_mode; // the file's own, restored at the end
+    ServerClock m_clock;
+    int m_interval_ms;
+    std::unique_ptr<loop::Session> m_session;
+    mutable std::mutex m_session_mutex;
+    std::unique_ptr<store::Workspace> m_workspace; // GDAL: one thread at a time
+    mutable std::mutex m_workspace_mutex;
+    const grid::Grid* m_grid = nullptr;
+    struct Watch;
+    std::unique_ptr<Watch> m_watch; // the data_version connection
+    mutable std::mutex m_snapshot_mutex;
+    std::shared_ptr<const Snapshot> m_snapshot;
+    std::function<void(const Change&)> m_on_change;
+    std::mutex m_wake_mutex;
+    std::condition_variable m_wake;
+    bool m_poked = false;
+    bool m_stop = false;
+    std::thread m_thread;
+};
+
+} // namespace wangge::serve

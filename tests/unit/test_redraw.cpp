@@ -1,0 +1,308 @@
+// Redrawing the grid: edits keep the tiling exact, drafts, diff, publish with migration.
+#include "test_support.hpp"
+#include "wangge/error.hpp"
+#include "wangge/geo/geometry.hpp"
+#include "wangge/grid/import.hpp"
+#include "wangge/grid/validate.hpp"
+#include "wangge/redraw/diff.hpp"
+#include "wangge/redraw/draft.hpp"
+#include "wangge/redraw/edit.hpp"
+#include "wangge/redraw/publish.hpp"
+#include "wangge/sample/jishan.hpp"
+#include "wangge/store/workspace.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <iterator>
+#include <map>
+#include <sstream>
+
+using namespace wangge;
+
+namespace {
+
+const grid::Grid& jishan() {
+    static const grid::Grid g = sample::generate_jishan_grid({});
+    return g;
+}
+
+const grid::Grid& liechtenstein() {
+    static const grid::Grid g = grid::read_grid(test::data("liechtenstein-2013-08-03.osm.pbf"),
+                                                test::liechtenstein_options());
+    return g;
+}
+
+double total_area(const grid::Grid& g) {
+    double a = 0;
+    for (const auto& c : g.cells)
+        a += std::abs(geo::planar_area(c.geometry));
+    return a;
+}
+
+// Cells by code with their geometry in canonical form.
+std::map<std::string, geo::MultiPolygon> shapes(const grid::Grid& g) {
+    std::map<std::string, geo::MultiPolygon> out;
+    for (const auto& c : g.cells)
+        out[c.code] = redraw::canonical(c.geometry);
+    return out;
+}
+
+// A vertical line through the middle of a cell, reaching past it on both sides.
+redraw::Line vertical_through(const grid::Cell& c) {
+    const auto b = geo::bounds(c.geometry);
+    const double x = (b.minx + b.maxx) / 2;
+    return {{x, b.miny - 0.001}, {x, b.maxy + 0.001}};
+}
+
+grid::ValidateOptions options() {
+    grid::ValidateOptions o;
+    o.metric_crs = "EPSG:4546";
+    return o;
+}
+
+std::string file_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+int run(const std::string& args) {
+    const std::string cmd = std::string(WANGGE_BINARY) + " " + args + " >/dev/null 2>&1";
+    const int status = std::system(cmd.c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+const std::string jishan_cell = "14082410020001";
+
+} // namespace
+
+TEST(Redraw, SplitKeepsTheTilingExactAndConservesArea) {
+    grid::Grid g = jishan();
+    const double before = total_area(g);
+    const auto* cell = g.find_cell(jishan_cell);
+    ASSERT_NE(cell, nullptr);
+    const double cell_area = std::abs(geo::planar_area(cell->geometry));
+    const auto hh = cell->households;
+    const auto ch = redraw::split_cell(g, jishan_cell, vertical_through(*cell));
+    ASSERT_EQ(ch.removed, std::vector<std::string>{jishan_cell});
+    ASSERT_GE(ch.changed.size(), 2u);
+    EXPECT_EQ(g.cells.size(), jishan().cells.size() + 1);
+    const auto* a = g.find_cell(ch.changed[0]);
+    const auto* b = g.find_cell(ch.changed[1]);
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(a->village_code, "140824100200");
+    EXPECT_EQ(a->households + b->households, hh);
+    EXPECT_NEAR(std::abs(geo::planar_area(a->geometry)) + std::abs(geo::planar_area(b->geometry)),
+                cell_area, 1e-9 * cell_area);
+    EXPECT_NEAR(total_area(g), before, 1e-9 * before);
+    // The part left of the upward line is the western one.
+    EXPECT_LT(geo::bounds(a->geometry).minx, geo::bounds(b->geometry).minx);
+    const auto touched = redraw::validate_touched(g, ch, options());
+    EXPECT_TRUE(touched.valid()) << touched.to_json(2);
+    const auto full = grid::validate(g, options());
+    EXPECT_TRUE(full.valid()) << full.to_json(2);
+}
+
+TEST(Redraw, SplitThenMergeGivesBackTheOriginalGeometry) {
+    grid::Grid g = jishan();
+    const auto ch = redraw::split_cell(g, jishan_cell, vertical_through(*g.find_cell(jishan_cell)));
+    ASSERT_NE(shapes(g), shapes(jishan()));
+    const auto m = redraw::merge_cells(g, {ch.changed[0], ch.changed[1]}, jishan_cell);
+    EXPECT_EQ(m.changed.front(), jishan_cell);
+    EXPECT_EQ(shapes(g), shapes(jishan())); // every cell, the neighbours included
+    EXPECT_EQ(g.find_cell(jishan_cell)->households, jishan().find_cell(jishan_cell)->households);
+    EXPECT_TRUE(redraw::validate_touched(g, m, options()).valid());
+}
+
+TEST(Redraw, MergeOfNeighboursIsExact) {
+    grid::Grid g = jishan();
+    const double before = total_area(g);
+    const auto ch = redraw::merge_cells(g, {"14082410020002", "14082410020003"});
+    EXPECT_EQ(ch.removed, std::vector<std::string>{"14082410020003"});
+    EXPECT_EQ(g.cells.size(), jishan().cells.size() - 1);
+    EXPECT_EQ(g.find_cell("14082410020002")->households,
+              jishan().find_cell("14082410020002")->households +
+                  jishan().find_cell("14082410020003")->households);
+    EXPECT_NEAR(total_area(g), before, 1e-9 * before);
+    EXPECT_TRUE(redraw::validate_touched(g, ch, options()).valid());
+    EXPECT_TRUE(grid::validate(g, options()).valid());
+}
+
+TEST(Redraw, BadEditsAreRefusedAndChangeNothing) {
+    grid::Grid g = jishan();
+    const auto* cell = g.find_cell(jishan_cell);
+    const auto b = geo::bounds(cell->geometry);
+    const double cx = (b.minx + b.maxx) / 2, cy = (b.miny + b.maxy) / 2;
+    // Wholly inside: meets the boundary nowhere.
+    EXPECT_THROW(redraw::split_cell(g, jishan_cell, {{cx, cy}, {cx + 1e-5, cy + 1e-5}}),
+                 InputError);
+    // Far away.
+    EXPECT_THROW(redraw::split_cell(g, jishan_cell, {{0, 0}, {1, 1}}), InputError);
+    // Unknown cell, codes of another village, colliding codes.
+    EXPECT_THROW(redraw::split_cell(g, "14082499999999", vertical_through(*cell)), InputError);
+    EXPECT_THROW(redraw::split_cell(g, jishan_cell, vertical_through(*cell),
+                                    {"14082410020197", "14082410030198"}),
+                 DataError);
+    EXPECT_THROW(redraw::split_cell(g, jishan_cell, vertical_through(*cell),
+                                    {"14082410020002", "14082410020098"}),
+                 DataError);
+    EXPECT_THROW(
+        redraw::split_cell(g, jishan_cell, vertical_through(*cell), {"1408241002009", "x"}),
+        DataError);
+    // Cells that are not neighbours.
+    EXPECT_THROW(redraw::merge_cells(g, {jishan_cell, g.cells.back().code}), DataError);
+    EXPECT_EQ(g, jishan());
+    // A self-intersecting line and nonsense.
+    EXPECT_THROW(redraw::parse_line("LINESTRING(0 0, 1 1, 1 0, 0 1)"), InputError);
+    EXPECT_THROW(redraw::parse_line("POINT(0 0)"), InputError);
+    EXPECT_THROW(redraw::parse_line("not a line"), InputError);
+    EXPECT_EQ(redraw::parse_line(R"({"type":"LineString","coordinates":[[1,2],[3,4]]})").size(),
+              2u);
+}
+
+TEST(Redraw, LiechtensteinMunicipalitiesMergeAndSplitExactly) {
+    grid::Grid g = liechtenstein();
+    ASSERT_TRUE(grid::validate(g).valid());
+    const double before = total_area(g);
+    // Find two municipalities sharing a boundary and merge them.
+    std::vector<std::string> pair;
+    for (std::size_t i = 0; i < g.cells.size() && pair.empty(); ++i)
+        for (std::size_t j = i + 1; j < g.cells.size() && pair.empty(); ++j) {
+            grid::Grid probe = g;
+            try {
+                (void)redraw::merge_cells(probe, {g.cells[i].code, g.cells[j].code});
+                pair = {g.cells[i].code, g.cells[j].code};
+            } catch (const DataError&) {
+            }
+        }
+    ASSERT_EQ(pair.size(), 2u);
+    grid::Grid merged = g;
+    const auto ch = redraw::merge_cells(merged, pair);
+    EXPECT_NEAR(total_area(merged), before, 1e-9 * before);
+    EXPECT_TRUE(redraw::validate_touched(merged, ch, {}).valid());
+    EXPECT_TRUE(grid::validate(merged).valid());
+    // Municipalities with exclaves are multipart: merging two that share no boundary needs
+    // --allow-multipart.
+    std::size_t multipart = 0;
+    for (const auto& c : g.cells)
+        if (c.geometry.polygons.size() > 1) ++multipart;
+    EXPECT_GT(multipart, 0u);
+    // Split each municipality along its vertical middle where that crosses it cleanly.
+    std::size_t splits = 0;
+    for (const auto& c : g.cells) {
+        grid::Grid s = g;
+        try {
+            const auto sc = redraw::split_cell(s, c.code, vertical_through(c));
+            ++splits;
+            EXPECT_NEAR(total_area(s), before, 1e-9 * before) << c.code;
+            EXPECT_TRUE(redraw::validate_touched(s, sc, {}).valid()) << c.code;
+            const auto back = redraw::merge_cells(s, {sc.changed[0], sc.changed[1]}, c.code);
+            EXPECT_EQ(shapes(s), shapes(g)) << c.code;
+        } catch (const Error&) {
+            // the middle line crosses this one more than twice or meets an exclave
+        }
+    }
+    EXPECT_GT(splits, 0u);
+}
+
+TEST(Redraw, DiffClassifiesSplitMergeAndRecode) {
+    grid::Grid g = jishan();
+    const auto s = redraw::split_cell(g, jishan_cell, vertical_through(*g.find_cell(jishan_cell)));
+    (void)redraw::merge_cells(g, {"14082410020002", "14082410020003"});
+    const auto d = redraw::diff_grids(jishan(), g, "EPSG:4546");
+    ASSERT_TRUE(d.counts.count("split") && d.counts.count("merged")) << redraw::to_text(d);
+    EXPECT_EQ(d.counts.at("split"), 1u);
+    EXPECT_EQ(d.counts.at("merged"), 1u);
+    EXPECT_EQ(d.counts.at("unchanged"), jishan().cells.size() - 3);
+    for (const auto& c : d.changes) {
+        if (c.kind == "split") {
+            EXPECT_EQ(c.old_cells, std::vector<std::string>{jishan_cell});
+            EXPECT_EQ(c.new_cells, (std::vector<std::string>{s.changed[0], s.changed[1]}));
+        }
+        if (c.kind == "merged") {
+            EXPECT_EQ(c.old_cells, (std::vector<std::string>{"14082410020002", "14082410020003"}));
+        }
+    }
+}
+
+TEST(Redraw, PublishMigratesOpenMattersAndTimeTravels) {
+    const auto dir = test::temp_dir();
+    const std::string ws = (dir / "j.gpkg").string();
+    ASSERT_EQ(run("sample jishan --workspace " + ws + " --no-imagery"), 0);
+    const int draft = redraw::start_draft(ws, {.note = "split a cell"});
+    EXPECT_EQ(draft, 2);
+    const auto out = redraw::edit_draft(ws, std::nullopt, [](grid::Grid& g) {
+        return redraw::split_cell(g, jishan_cell, vertical_through(*g.find_cell(jishan_cell)));
+    });
+    EXPECT_EQ(out.draft_issues, 0u);
+    {
+        const auto w = store::Workspace::open(ws);
+        EXPECT_EQ(*w.current_version(), 1); // a draft is not current
+        EXPECT_TRUE(w.version(2).draft());
+    }
+    // Bad input on the command line leaves the file as it was, byte for byte.
+    const std::string bytes = file_bytes(ws);
+    EXPECT_EQ(run("grid split " + ws + " 14082410020002 --line 'LINESTRING(0 0, 1 1)'"), 2);
+    EXPECT_EQ(run("grid merge " + ws + " 14082410020002 " + jishan().cells.back().code), 2);
+    EXPECT_EQ(run("grid recode " + ws + " 14082410020002 14082410030002"), 2);
+    EXPECT_EQ(run("grid split " + ws + " 14082410020002 --draft 1 --line 'LINESTRING(0 0, 1 1)'"),
+              2);
+    EXPECT_EQ(file_bytes(ws), bytes);
+
+    const auto at = loop::parse_time("2026-04-01T12:00");
+    const auto r = redraw::publish(ws, {.effective = at, .actor = "test"});
+    EXPECT_EQ(r.version, 2);
+    // The sample's open matters in the split cell, and where they go (seed 140824).
+    std::map<std::int64_t, std::string> moved;
+    for (const auto& m : r.moved) {
+        EXPECT_EQ(m.from_cell, jishan_cell);
+        moved[m.id] = m.to_cell;
+    }
+    const std::map<std::int64_t, std::string> expected{{9839, "14082410020006"},
+                                                       {18741, "14082410020006"}};
+    EXPECT_EQ(moved, expected);
+    // Duties of the split cell went to both parts; the check is clean afterwards.
+    EXPECT_EQ(r.duties.size(), 2u);
+    for (const auto& dc : r.duties)
+        EXPECT_EQ(dc.successors, (std::vector<std::string>{"14082410020005", "14082410020006"}));
+    EXPECT_TRUE(r.decisions.empty());
+    EXPECT_EQ(run("duties check " + ws + " --at 2026-04-01T13:00"), 0);
+
+    // Time travel: before the effective time the old version and the old cell.
+    const auto w = store::Workspace::open(ws);
+    EXPECT_EQ(*w.current_version(), 2);
+    EXPECT_EQ(w.version_at("2026-04-01T11:59"), 1);
+    EXPECT_EQ(w.version_at("2026-04-01T12:00"), 2);
+    const auto before = redraw::cells_at(ws, loop::parse_time("2026-04-01T11:00"));
+    EXPECT_EQ(before.at(9839), jishan_cell);
+    EXPECT_EQ(before.at(18741), jishan_cell);
+    EXPECT_TRUE(redraw::cells_at(ws, loop::parse_time("2026-04-01T12:30")).empty());
+
+    // Publishing twice is refused and changes nothing.
+    const std::string published = file_bytes(ws);
+    EXPECT_EQ(run("grid publish " + ws + " --draft 2"), 2);
+    EXPECT_EQ(run("grid publish " + ws), 2);
+    EXPECT_EQ(file_bytes(ws), published);
+}
+
+TEST(Redraw, PublishRefusesADraftWithDefects) {
+    const auto dir = test::temp_dir();
+    const std::string ws = (dir / "j.gpkg").string();
+    ASSERT_EQ(run("sample jishan --workspace " + ws + " --no-imagery --no-loop"), 0);
+    const int draft = redraw::start_draft(ws, {});
+    // Push one vertex of a cell into its neighbour: an overlap.
+    {
+        auto w = store::Workspace::open(ws, true);
+        auto cell = *w.grid(draft).find_cell(jishan_cell);
+        auto& ring = cell.geometry.polygons[0].rings[0];
+        const auto b = geo::bounds(cell.geometry);
+        ring[1].x += (b.maxx - b.minx) * 0.2;
+        ring[1].y += (b.maxy - b.miny) * 0.2;
+        w.update_draft(draft, {.cells = {cell}});
+    }
+    const std::string bytes = file_bytes(ws);
+    EXPECT_THROW(redraw::publish(ws, {.effective = loop::parse_time("2026-04-01T12:00")}),
+                 DataError);
+    EXPECT_EQ(file_bytes(ws), bytes);
+    EXPECT_EQ(*store::Workspace::open(ws).current_version(), 1);
+}
