@@ -2,6 +2,7 @@
 
 #include "tile_service.hpp"
 #include "wangge/error.hpp"
+#include "wangge/loop/state_at.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -115,10 +116,8 @@ std::optional<MatterView> view_at(Live& live, const loop::IncidentRecord& r, loo
     if (inc.updated_at <= at) return MatterView{&r, inc.state, live.loop().status(inc, at)};
     const auto journal =
         live.with_session([&](loop::Session& s) { return s.store().journal(inc.report.id); });
-    loop::State state = loop::State::reported;
-    for (const auto& e : journal)
-        if (e.at <= at) state = e.to;
-    return MatterView{&r, state, live.loop().status_at(inc.report, journal, at)};
+    const auto then = loop::incident_at(live.loop(), inc, journal, at);
+    return MatterView{&r, then.state, live.loop().status(then, at)};
 }
 
 json matter_properties(const Live& live, const MatterView& v) {
