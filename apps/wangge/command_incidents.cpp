@@ -220,7 +220,7 @@ void run_report(const ReportArgs& a) {
                             std::to_string(s->grid_version()) +
                             " (outside the county); nothing was recorded",
                         {.file = a.workspace});
-    s->store().insert(std::span(&record, 1), {});
+    s->store().insert(std::span(&record, 1), {}, s->loop());
     std::cout << "reported incident " << report.id << "\n";
     print_incident(*s, record, s->loop().status(record.incident, at), at);
 }
@@ -236,6 +236,8 @@ struct AdvanceArgs {
     std::string deadline;
     std::string department;
     std::string person;
+    std::string approver;
+    std::string review_date;
     std::string at;
 };
 
@@ -249,11 +251,37 @@ void run_advance(const AdvanceArgs& a) {
     t.at = at;
     t.actor = a.actor;
     t.note = a.reason.empty() ? a.note : a.note.empty() ? a.reason : a.reason + "; " + a.note;
+    if (!a.deadline.empty() && !a.review_date.empty())
+        throw InputError("incident " + std::to_string(a.id) +
+                         ": give --deadline (extension) or --review-date (backlog), not both");
     if (!a.deadline.empty()) t.deadline = loop::parse_time(a.deadline);
+    if (!a.review_date.empty()) {
+        if (t.to != loop::State::backlog)
+            throw InputError("incident " + std::to_string(a.id) +
+                             ": --review-date applies only "
+                             "to --to backlog; nothing was written");
+        t.deadline = loop::parse_time(a.review_date);
+    }
+    t.approver = a.approver;
+    t.department = a.department;
+    t.person = a.person;
     if (t.to == loop::State::dispatched) {
         // Dispatch goes to the holder the matter was routed to unless told otherwise.
-        t.department = a.department.empty() ? record->route_department : a.department;
-        t.person = a.department.empty() && a.person.empty() ? record->route_person : a.person;
+        if (a.department.empty()) t.department = record->route_department;
+        if (a.department.empty() && a.person.empty()) t.person = record->route_person;
+        // A named person must hold a duty in the named department.
+        if (!a.person.empty()) {
+            bool known = false;
+            for (const auto& d : s->duties().duties())
+                known = known || (d.person == a.person && d.department == t.department);
+            if (!known)
+                throw DataError("incident " + std::to_string(a.id) + ": " +
+                                    std::string(loop::to_string(record->incident.state)) +
+                                    " -> dispatched: unknown person '" + a.person +
+                                    "' (no duty in department " + t.department +
+                                    "); nothing was written",
+                                {.file = a.workspace});
+        }
     }
     try {
         s->store().apply(std::vector<loop::LoopStore::Change>{{a.id, t}}, s->loop());
@@ -264,6 +292,35 @@ void run_advance(const AdvanceArgs& a) {
     std::cout << "incident " << a.id << ": " << loop::to_string(record->incident.state) << " -> "
               << loop::to_string(after->incident.state) << " at " << loop::format_time(at) << "\n";
     print_incident(*s, *after, s->loop().status(after->incident, at), at);
+}
+
+// ---- supervise
+struct SuperviseArgs {
+    std::string workspace;
+    std::int64_t id = 0;
+    bool lift = false;
+    std::string actor;
+    std::string reason;
+    std::string at;
+};
+
+void run_supervise(const SuperviseArgs& a) {
+    const loop::LocalTime at = time_or_now(a.at);
+    auto s = loop::Session::open(a.workspace);
+    loop::LoopStore::Change c;
+    c.incident = a.id;
+    c.transition.at = at;
+    c.transition.actor = a.actor;
+    c.transition.note = a.reason;
+    c.supervision = a.lift ? loop::LoopStore::Change::Supervision::lift
+                           : loop::LoopStore::Change::Supervision::put;
+    try {
+        s->store().apply(std::vector<loop::LoopStore::Change>{c}, s->loop());
+    } catch (const Error& e) {
+        throw DataError(e.message() + "; nothing was written", {.file = a.workspace});
+    }
+    std::cout << "incident " << a.id << ": supervision " << (a.lift ? "lifted" : "put") << " by "
+              << a.actor << " at " << loop::format_time(at) << " (" << a.reason << ")\n";
 }
 
 // ---- show
@@ -299,6 +356,10 @@ void run_show(const std::string& workspace, std::int64_t id, const std::string& 
                  {"note", e.note},
                  {"department", e.department},
                  {"person", e.person},
+                 {"approver", e.approver},
+                 {"supervision", e.is_supervision() ? nlohmann::ordered_json(
+                                                          e.lifts_supervision ? "lifted" : "put")
+                                                    : nlohmann::ordered_json()},
                  {"deadline", e.deadline ? nlohmann::ordered_json(loop::format_time(*e.deadline))
                                          : nlohmann::ordered_json()}});
         j["later_events"] = hidden;
@@ -311,13 +372,19 @@ void run_show(const std::string& workspace, std::int64_t id, const std::string& 
     std::cout << "\n";
     for (const auto& e : journal) {
         std::cout << "  " << loop::format_time(e.at) << "  "
-                  << (e.is_supervision() ? std::string("supervised (督办)")
-                                         : std::string(loop::to_string(e.from)) + " -> " +
-                                               std::string(loop::to_string(e.to)));
+                  << (e.is_supervision()
+                          ? std::string(e.lifts_supervision ? "supervision lifted (督办解除)"
+                                                            : "supervised (督办)")
+                          : std::string(loop::to_string(e.from)) + " -> " +
+                                std::string(loop::to_string(e.to)));
         if (!e.actor.empty()) std::cout << "  by " << e.actor;
-        if (!e.department.empty()) std::cout << "  to " << e.department;
+        if (!e.department.empty())
+            std::cout << (e.to == loop::State::returned ? "  from " : "  to ") << e.department;
         if (!e.person.empty()) std::cout << " " << e.person;
-        if (e.deadline) std::cout << "  new deadline " << loop::format_time(*e.deadline);
+        if (e.deadline)
+            std::cout << (e.to == loop::State::backlog ? "  review date " : "  new deadline ")
+                      << loop::format_time(*e.deadline);
+        if (!e.approver.empty()) std::cout << "  approved by " << e.approver;
         if (!e.note.empty()) std::cout << "  (" << e.note << ")";
         std::cout << "\n";
     }
@@ -431,8 +498,23 @@ void register_incidents(CLI::App& app) {
     adv->add_option("--department", aa->department,
                     "Department to dispatch to (default: the routed one)");
     adv->add_option("--person", aa->person, "Person to dispatch to (default: the routed one)");
+    adv->add_option("--approver", aa->approver, "Who approved it (required for extended, backlog)");
+    adv->add_option("--review-date", aa->review_date,
+                    "backlog: the approved date the matter is reviewed by (default: it keeps "
+                    "its running deadline)");
     add_at(adv, aa->at);
     adv->callback([aa] { run_advance(*aa); });
+
+    auto sa = std::make_shared<SuperviseArgs>();
+    auto* sup =
+        inc->add_subcommand("supervise", "Put a matter under supervision (督办) or lift it");
+    sup->add_option("WORKSPACE", sa->workspace, "Workspace GeoPackage")->required();
+    sup->add_option("ID", sa->id, "Incident id")->required();
+    sup->add_flag("--lift", sa->lift, "Lift the supervision instead of putting it");
+    sup->add_option("--actor", sa->actor, "Who orders it")->required();
+    sup->add_option("--reason", sa->reason, "Why")->required();
+    add_at(sup, sa->at);
+    sup->callback([sa] { run_supervise(*sa); });
 
     auto show_ws = std::make_shared<std::string>();
     auto show_id = std::make_shared<std::int64_t>(0);

@@ -27,7 +27,8 @@ LocalTime t(const char* text) {
 }
 
 // A transition carrying whatever the target state requires.
-Transition to(State s, LocalTime at) {
+// An extension moves the running deadline by an hour.
+Transition to(State s, LocalTime at, const Incident* incident = nullptr) {
     Transition tr{s, at, "tester", "", "", "", std::nullopt};
     if (s == State::returned || s == State::extended || s == State::rejected ||
         s == State::backlog || s == State::rework)
@@ -35,8 +36,12 @@ Transition to(State s, LocalTime at) {
     if (s == State::dispatched) {
         tr.department = "D01";
         tr.person = "张三";
+        tr.note = "reason"; // a re-dispatch to the returning department needs one
     }
-    if (s == State::extended) tr.deadline = LocalTime{at.minutes + 7 * 24 * 60};
+    if (s == State::extended || s == State::backlog) tr.approver = "副主任";
+    if (s == State::extended)
+        tr.deadline = incident && incident->due ? LocalTime{incident->due->minutes + 60}
+                                                : LocalTime{at.minutes + 6 * 60};
     return tr;
 }
 
@@ -69,7 +74,7 @@ Incident reach(State s, std::vector<Event>* journal = nullptr) {
     LocalTime at = inc.report.reported_at;
     for (const auto step : paths().at(s)) {
         at.minutes += 5;
-        auto e = fx().loop.advance(inc, to(step, at));
+        auto e = fx().loop.advance(inc, to(step, at, &inc));
         if (journal) journal->push_back(e);
     }
     return inc;
@@ -108,14 +113,14 @@ TEST(Loop, EveryTransitionIsLegalOrRejected) {
             EXPECT_EQ(is_allowed(from, target), legal.count({from, target}) == 1);
             if (legal.count({from, target})) {
                 ++legal_seen;
-                const Event e = fx().loop.advance(inc, to(target, at));
+                const Event e = fx().loop.advance(inc, to(target, at, &inc));
                 EXPECT_EQ(inc.state, target);
                 EXPECT_EQ(e.from, from);
                 EXPECT_EQ(e.to, target);
                 EXPECT_EQ(inc.updated_at, at);
             } else {
                 try {
-                    (void)fx().loop.advance(inc, to(target, at));
+                    (void)fx().loop.advance(inc, to(target, at, &inc));
                     ADD_FAILURE() << to_string(from) << " -> " << to_string(target);
                 } catch (const DataError& e) {
                     const std::string msg = e.what();
@@ -166,7 +171,7 @@ TEST(Loop, JournalRebuildsTheCurrentState) {
     Incident inc = fx().loop.open(report);
     std::vector<Event> journal;
     auto go = [&](State s, const char* at) {
-        journal.push_back(fx().loop.advance(inc, to(s, t(at))));
+        journal.push_back(fx().loop.advance(inc, to(s, t(at), &inc)));
     };
     go(State::filed, "2026-03-02T09:05");
     go(State::dispatched, "2026-03-02T09:10");
@@ -196,7 +201,7 @@ TEST(Loop, JournalRebuildsTheCurrentState) {
     EXPECT_EQ(inc.department, "D01");
     ASSERT_EQ(journal.size(), 16u);
     EXPECT_TRUE(journal[3].is_supervision());
-    EXPECT_EQ(journal[6].deadline, LocalTime{t("2026-03-02T11:00").minutes + 7 * 24 * 60});
+    EXPECT_EQ(journal[6].deadline, t("2026-03-02T18:30")); // due 17:30 plus an hour
     // Prefixes rebuild the states along the way.
     EXPECT_EQ(fx().loop.rebuild(report, std::span(journal).first(3)).state, State::returned);
     EXPECT_EQ(fx().loop.rebuild(report, {}), fx().loop.open(report));
@@ -294,11 +299,13 @@ TEST(Loop, ExtensionBacklogAndCountryside) {
     EXPECT_EQ(loop.status(inc, t("2026-03-03T12:30")), Status::on_time);
     EXPECT_EQ(loop.status(inc, t("2026-03-03T12:36")), Status::warning);
 
+    // The backlog keeps the handle clock: parking and resuming never gives a fresh deadline.
     Incident parked = reach(State::backlog);
-    EXPECT_FALSE(parked.due);
-    EXPECT_EQ(loop.status(parked, t("2026-12-31T00:00")), Status::on_time);
+    const auto due = parked.due;
+    ASSERT_TRUE(due);
+    EXPECT_EQ(loop.status(parked, t("2026-12-31T00:00")), Status::overdue);
     (void)loop.advance(parked, to(State::in_progress, t("2026-03-04T09:00")));
-    EXPECT_EQ(parked.due, t("2026-03-04T16:30")); // a fresh 5 working hours
+    EXPECT_EQ(parked.due, due);
 }
 
 TEST(Loop, IllegalBuildingAndSelfHandling) {

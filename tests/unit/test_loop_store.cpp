@@ -212,7 +212,10 @@ TEST(LoopStore, TransitionsAreJournalledAndAtomic) {
         C{1, {State::dispatched, t("2026-03-02T09:10"), "坐席", "", "D01", "张三", std::nullopt}},
         C{1, {State::in_progress, t("2026-03-02T09:30"), "张三", "", "", "", std::nullopt}}};
     s.apply(changes, loop);
-    s.supervise(1, t("2026-03-02T10:00"), "县指挥中心", "督办", loop);
+    s.apply(std::vector<C>{C{1,
+                             {State::in_progress, t("2026-03-02T10:00"), "县指挥中心", "督办"},
+                             C::Supervision::put}},
+            loop);
     const auto journal = s.journal(1);
     ASSERT_EQ(journal.size(), 4u);
     EXPECT_EQ(journal[1].department, "D01");
@@ -249,7 +252,8 @@ TEST(LoopStore, StatisticsCountOpenOverdueAgainstOnTime) {
         return r;
     };
     auto step = [](State to, const char* at, const char* department = "") {
-        return Transition{to, t(at), "", "reason", department, "p", std::nullopt};
+        return Transition{to,          t(at), "", "reason", department, *department ? "p" : "",
+                          std::nullopt};
     };
     const char* a = "14082410020001";
     const char* b = "14082410020102";
@@ -377,11 +381,11 @@ TEST(LoopHistory, NinetyDaysAreReproducibleAndRebuildFromTheJournal) {
 
     // Stored and read back whole.
     auto s = LoopStore::open(new_workspace());
-    s.insert(history.records, history.journal);
+    s.insert(history.records, history.journal, setup().loop);
     EXPECT_EQ(s.incidents(), history.records);
     const auto id = history.records.back().incident.report.id;
     EXPECT_EQ(s.journal(id), journals[id]);
-    EXPECT_THROW(s.insert(std::span(history.records).first(1), {}), StoreError);
+    EXPECT_THROW(s.insert(std::span(history.records).first(1), {}, setup().loop), StoreError);
 
     // Statistics straight from the store agree with those over the records.
     for (auto by : {StatsBy::cell, StatsBy::village, StatsBy::township, StatsBy::department,

@@ -125,10 +125,14 @@ class Walker {
             std::string person = {}, std::optional<LocalTime> deadline = {}) {
         at = std::max(at, now());
         if (at > m_options.end) return false;
-        m_journal.push_back(m_loop.advance(m_record.incident,
-                                           {to, at, actor(to), std::move(note),
-                                            std::move(department), std::move(person), deadline},
-                                           m_limits));
+        // Extensions and the backlog are approved by the centre's deputy director.
+        std::string approver =
+            to == State::extended || to == State::backlog ? "指挥中心副主任" : "";
+        m_journal.push_back(
+            m_loop.advance(m_record.incident,
+                           {to, at, actor(to), std::move(note), std::move(department),
+                            std::move(person), deadline, std::move(approver)},
+                           m_limits));
         return true;
     }
 
@@ -148,9 +152,22 @@ class Walker {
     }
 
     bool dispatch() {
-        const std::string department =
+        std::string department =
             m_record.route_department.empty() ? m_default_department : m_record.route_department;
-        return go(State::dispatched, after(now(), 1, 15), {}, department, m_record.route_person);
+        std::string person = m_record.route_person;
+        std::string note;
+        // A returned matter goes to the territory's department, or back with a reason.
+        if (m_record.incident.state == State::returned &&
+            department == m_record.incident.department) {
+            if (department != m_default_department && !m_default_department.empty()) {
+                department = m_default_department;
+                person.clear();
+            } else {
+                note = "复核后仍属本部门职责";
+            }
+        }
+        return go(State::dispatched, after(now(), 1, 15), std::move(note), std::move(department),
+                  std::move(person));
     }
 
     // in_progress, then feedback (possibly late, extended or parked on the backlog).

@@ -140,16 +140,45 @@ Clock clock_of(State state) {
     case S::dispatched:
     case S::in_progress:
     case S::extended:
+    case S::backlog:
         return Clock::handle;
     case S::feedback:
     case S::self_handled:
         return Clock::verify;
-    case S::backlog:
     case S::rejected:
     case S::closed:
         return Clock::none;
     }
     return Clock::none;
+}
+
+std::string_view to_string(Clock clock) {
+    switch (clock) {
+    case Clock::none:
+        return "none";
+    case Clock::dispatch:
+        return "dispatch";
+    case Clock::handle:
+        return "handle";
+    case Clock::verify:
+        return "verify";
+    }
+    return "?";
+}
+
+Clock clock_from(std::string_view text) {
+    for (auto c : {Clock::none, Clock::dispatch, Clock::handle, Clock::verify})
+        if (to_string(c) == text) return c;
+    throw InputError("unknown clock '" + std::string(text) + "'");
+}
+
+Transition transition_of(const Event& e) {
+    Transition t{e.to, e.at, e.actor, e.note, e.department, e.person, e.deadline, e.approver};
+    if (e.to != State::dispatched) {
+        t.department.clear();
+        t.person.clear();
+    }
+    return t;
 }
 
 Loop::Loop(const Catalogue& catalogue, const Calendar& calendar, LoopOptions options)
@@ -205,21 +234,45 @@ Event Loop::advance(Incident& incident, const Transition& t, const StepLimits& l
     const bool needs_reason = t.to == S::returned || t.to == S::extended || t.to == S::rejected ||
                               t.to == S::backlog || t.to == S::rework;
     if (needs_reason && t.note.empty()) throw fail("a reason (note) is required");
-    if (t.to == S::dispatched && t.department.empty()) throw fail("a department is required");
+    const bool approved = t.to == S::extended || t.to == S::backlog;
+    if (approved && t.approver.empty()) throw fail("an approver is required");
+    if (!approved && !t.approver.empty()) throw fail("an approver does not apply to this move");
+    if (t.to != S::dispatched && (!t.department.empty() || !t.person.empty()))
+        throw fail("a department or person applies only to a dispatch");
+    if (t.deadline && !approved)
+        throw fail("a deadline applies only to an extension or a backlog review date");
+    if (t.to == S::dispatched) {
+        if (t.department.empty()) throw fail("a department is required");
+        if (!m_catalogue->department(t.department))
+            throw fail("unknown department '" + t.department + "' (not in the catalogue)");
+        if (from == S::returned && t.department == incident.department && t.note.empty())
+            throw fail("re-dispatch to " + t.department +
+                       ", the department that returned it, needs a reason (note)");
+    }
     if (t.to == S::extended) {
         if (!t.deadline) throw fail("a new deadline is required");
-        if (*t.deadline <= t.at) throw fail("the new deadline is not after the extension");
+        if (!incident.due || *t.deadline <= *incident.due)
+            throw fail("an extension must lengthen the deadline (now " +
+                       (incident.due ? format_time(*incident.due) : std::string("none")) + ")");
+        const LocalTime most = m_calendar->add(*incident.due, limits.handle);
+        if (*t.deadline > most)
+            throw fail("the new deadline " + format_time(*t.deadline) +
+                       " is beyond what the category allows (at most " +
+                       format_limit(limits.handle) + " more: " + format_time(most) + ")");
     }
+    if (t.to == S::backlog && t.deadline && *t.deadline <= t.at)
+        throw fail("the review date is not after the move");
 
     // Work on a copy so that a failure below leaves the incident as it was.
     Incident next = incident;
     const Clock clock_from = clock_of(from);
     const Clock clock_to = clock_of(t.to);
-    const bool clock_ends = clock_from != clock_to || t.to == S::extended;
+    const bool new_deadline = t.to == S::extended || (t.to == S::backlog && t.deadline);
+    const bool clock_ends = clock_from != clock_to || new_deadline;
     if (clock_ends && next.due && t.at > *next.due) next.late = true;
-    if (t.to == S::extended) {
+    if (new_deadline) {
         next.due = t.deadline;
-        ++next.extensions;
+        if (t.to == S::extended) ++next.extensions;
     } else if (clock_from != clock_to) {
         if (clock_to == Clock::none) {
             next.step_started.reset();
@@ -251,12 +304,14 @@ Event Loop::advance(Incident& incident, const Transition& t, const StepLimits& l
     }
     next.state = t.to;
     next.updated_at = t.at;
-    Event event{next.report.id, from, t.to, t.actor, t.at, t.note, {}, {}, {}};
+    Event event{next.report.id, from, t.to, t.actor, t.at, t.note, {}, {}, {}, t.approver};
     if (t.to == S::dispatched) {
         event.department = t.department;
         event.person = t.person;
     }
-    if (t.to == S::extended) event.deadline = t.deadline;
+    // A return records the department that returned it.
+    if (t.to == S::returned) event.department = incident.department;
+    event.deadline = t.deadline;
     incident = std::move(next);
     return event;
 }
@@ -269,9 +324,29 @@ Event Loop::supervise(Incident& incident, LocalTime at, const std::string& actor
     if (at < incident.updated_at)
         throw DataError(incident_label(incident) + ": supervision at " + format_time(at) +
                         " is before the last event (" + format_time(incident.updated_at) + ")");
+    if (actor.empty() || note.empty())
+        throw DataError(incident_label(incident) +
+                        ": supervision needs who (actor) and why (note)");
     incident.supervised = true;
     incident.updated_at = at;
     return Event{incident.report.id, incident.state, incident.state, actor, at, note, {}, {}, {}};
+}
+
+Event Loop::lift_supervision(Incident& incident, LocalTime at, const std::string& actor,
+                             const std::string& note) const {
+    if (!incident.supervised)
+        throw DataError(incident_label(incident) + ": is not under supervision");
+    if (at < incident.updated_at)
+        throw DataError(incident_label(incident) + ": lifting supervision at " + format_time(at) +
+                        " is before the last event (" + format_time(incident.updated_at) + ")");
+    if (actor.empty() || note.empty())
+        throw DataError(incident_label(incident) +
+                        ": lifting supervision needs who (actor) and why (note)");
+    incident.supervised = false;
+    incident.updated_at = at;
+    Event e{incident.report.id, incident.state, incident.state, actor, at, note, {}, {}, {}};
+    e.lifts_supervision = true;
+    return e;
 }
 
 Incident Loop::rebuild(const NewIncident& report, std::span<const Event> journal) const {
@@ -286,13 +361,12 @@ Incident Loop::rebuild(const NewIncident& report, std::span<const Event> journal
                             ", " + std::string(to_string(e.from)) + " -> " +
                             std::string(to_string(e.to)) + ") does not follow state " +
                             std::string(to_string(incident.state)));
-        if (e.is_supervision())
+        if (e.is_supervision() && e.lifts_supervision)
+            (void)lift_supervision(incident, e.at, e.actor, e.note);
+        else if (e.is_supervision())
             (void)supervise(incident, e.at, e.actor, e.note);
         else
-            (void)advance(
-                incident,
-                Transition{e.to, e.at, e.actor, e.note, e.department, e.person, e.deadline},
-                limits);
+            (void)advance(incident, transition_of(e), limits);
     }
     return incident;
 }

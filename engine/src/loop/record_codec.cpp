@@ -156,8 +156,8 @@ std::string insert_incident_sql() {
            ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 }
 
-const char* const event_columns =
-    "incident, from_state, to_state, actor, at, note, department, person, deadline";
+const char* const event_columns = "incident, from_state, to_state, actor, at, note, department, "
+                                  "person, deadline, approver, action";
 
 Event read_event(const Statement& st) {
     Event e;
@@ -170,6 +170,8 @@ Event read_event(const Statement& st) {
     e.department = st.text(6);
     e.person = st.text(7);
     e.deadline = time_from(st, 8);
+    e.approver = st.text(9);
+    e.lifts_supervision = st.view(10) == "lift_supervision";
     return e;
 }
 
@@ -183,12 +185,36 @@ void append_event(Statement& st, const Event& e) {
         .bind(7, std::string_view(e.department))
         .bind(8, std::string_view(e.person));
     bind_text(st, 9, time_text(e.deadline));
+    st.bind(10, std::string_view(e.approver));
+    if (e.is_supervision())
+        st.bind(11, std::string_view(e.lifts_supervision ? "lift_supervision" : "supervise"));
+    else
+        st.bind_null(11);
     st.run();
 }
 
-const char* const insert_event_sql = "INSERT INTO loop_journal (incident, from_state, to_state, "
-                                     "actor, at, note, department, person, deadline) "
-                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const char* const insert_event_sql =
+    "INSERT INTO loop_journal (incident, from_state, to_state, actor, at, note, department, "
+    "person, deadline, approver, action) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+const char* const insert_step_sql =
+    "INSERT INTO loop_steps (incident, seq, clock, department, person, started_at, due, "
+    "ended_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+void append_step(Statement& st, const Step& s) {
+    st.bind(1, s.incident)
+        .bind(2, s.seq)
+        .bind(3, to_string(s.clock))
+        .bind(4, std::string_view(s.department))
+        .bind(5, std::string_view(s.person))
+        .bind(6, std::string_view(format_time(s.started)));
+    bind_text(st, 7, time_text(s.due));
+    bind_text(st, 8, time_text(s.ended));
+    bind_text(st, 9,
+              s.outcome ? std::optional<std::string>(std::string(to_string(*s.outcome)))
+                        : std::nullopt);
+    st.run();
+}
 
 void update_incident(Statement& st, const Incident& inc) {
     st.bind(1, to_string(inc.state))

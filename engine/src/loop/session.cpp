@@ -54,6 +54,7 @@ void Session::reload() {
         m_calendar = Calendar();
     m_duties = m_store.load_duties(m_catalogue);
     m_loop = std::make_unique<Loop>(m_catalogue, m_calendar);
+    if (m_store.steps_missing()) m_store.rebuild_steps(*m_loop);
 }
 
 const grid::Locator& Session::locator() const {

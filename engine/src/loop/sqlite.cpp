@@ -41,6 +41,12 @@ bool Connection::has_table(const std::string& name) const {
     return st.step();
 }
 
+bool Connection::has_column(const std::string& table, const std::string& column) const {
+    auto st = prepare("SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
+    st.bind(1, std::string_view(table)).bind(2, std::string_view(column));
+    return st.step();
+}
+
 Statement::Statement(const Connection& db, std::string_view sql) : m_db(&db) {
     if (sqlite3_prepare_v2(db.get(), sql.data(), static_cast<int>(sql.size()), &m_stmt, nullptr) !=
         SQLITE_OK)

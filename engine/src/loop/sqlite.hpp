@@ -43,6 +43,7 @@ class Connection {
     void exec(const std::string& sql) const;
     [[nodiscard]] Statement prepare(std::string_view sql) const;
     [[nodiscard]] bool has_table(const std::string& name) const;
+    [[nodiscard]] bool has_column(const std::string& table, const std::string& column) const;
     [[noreturn]] void fail(const std::string& what) const;
 
   private:

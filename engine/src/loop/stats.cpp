@@ -7,6 +7,7 @@
 #include <array>
 #include <deque>
 #include <future>
+#include <map>
 #include <unordered_map>
 
 namespace wangge::loop {
@@ -45,7 +46,8 @@ class StatsAccumulator {
     StatsAccumulator(LocalTime at, const Calendar& calendar) : m_at(at), m_calendar(calendar) {}
 
     void add(std::string_view key, State state, bool late, std::optional<LocalTime> due,
-             LocalTime reported_at, std::optional<LocalTime> closed_at, int returns, int reworks) {
+             LocalTime reported_at, std::optional<LocalTime> closed_at, int returns, int reworks,
+             bool supervised) {
         if (state == State::rejected) return;
         auto it = m_index.find(key);
         if (it == m_index.end()) {
@@ -57,14 +59,18 @@ class StatsAccumulator {
         Group& g = m_groups[it->second];
         StatsRow& row = g.row;
         ++row.total;
+        if (supervised) ++row.supervised;
         row.returns += static_cast<std::size_t>(returns);
         row.reworks += static_cast<std::size_t>(reworks);
         if (state == State::closed) {
             ++row.closed;
             if (!late) ++row.closed_on_time;
             if (closed_at) g.minutes.push_back(m_calendar.working_minutes(reported_at, *closed_at));
-        } else if (due && m_at > *due) {
-            ++row.open_overdue;
+        } else {
+            const bool overdue = due && m_at > *due;
+            if (overdue) ++row.open_overdue;
+            if (overdue || late) ++row.open_late;
+            if (state == State::backlog) ++row.backlog;
         }
     }
 
@@ -77,7 +83,7 @@ class StatsAccumulator {
                 return b ? static_cast<double>(a) / static_cast<double>(b) : 0.0;
             };
             row.close_rate = ratio(row.closed, row.total);
-            row.on_time_rate = ratio(row.closed_on_time, row.closed + row.open_overdue);
+            row.on_time_rate = ratio(row.closed_on_time, row.closed + row.open_late);
             if (!g.minutes.empty()) {
                 auto& m = g.minutes;
                 const auto mid = m.begin() + static_cast<std::ptrdiff_t>(m.size() / 2);
@@ -138,7 +144,7 @@ std::string_view key_of(const IncidentRecord& r, StatsBy by) {
 void add_record(StatsAccumulator& acc, const IncidentRecord& r, StatsBy by) {
     const Incident& inc = r.incident;
     acc.add(key_of(r, by), inc.state, inc.late, inc.due, inc.report.reported_at, inc.closed_at,
-            inc.returns, inc.reworks);
+            inc.returns, inc.reworks, inc.supervised);
 }
 
 } // namespace
@@ -176,7 +182,7 @@ std::vector<StatsRow> LoopStore::stats(StatsBy by, LocalTime at, const Loop& loo
     auto st =
         m_impl->db.prepare("SELECT " + key +
                            ", state, late, due, reported_at, closed_at, returns, reworks, "
-                           "updated_at > ?1, fid FROM loop_incidents "
+                           "updated_at > ?1, fid, supervised FROM loop_incidents "
                            "WHERE reported_at <= ?1 AND (updated_at > ?1 OR state <> 'rejected')");
     const std::string at_text = format_time(at);
     st.bind(1, std::string_view(at_text));
@@ -192,6 +198,7 @@ std::vector<StatsRow> LoopStore::stats(StatsBy by, LocalTime at, const Loop& loo
         std::uint32_t closed = 0, closed_len = 0;
         State state = State::reported;
         bool late = false;
+        bool supervised = false;
         int returns = 0;
         int reworks = 0;
     };
@@ -211,7 +218,7 @@ std::vector<StatsRow> LoopStore::stats(StatsBy by, LocalTime at, const Loop& loo
         for (const Raw& r : c.rows)
             acc.add(text.substr(r.key, r.key_len), r.state, r.late, time(r.due, r.due_len),
                     stored_time(text.substr(r.reported, r.reported_len)),
-                    time(r.closed, r.closed_len), r.returns, r.reworks);
+                    time(r.closed, r.closed_len), r.returns, r.reworks, r.supervised);
     };
     const auto copy = [](Chunk& c, std::string_view v, std::uint32_t& off, std::uint32_t& len) {
         off = static_cast<std::uint32_t>(c.text.size());
@@ -242,6 +249,7 @@ std::vector<StatsRow> LoopStore::stats(StatsBy by, LocalTime at, const Loop& loo
             if (!st.is_null(5)) copy(c, st.view(5), r.closed, r.closed_len);
             r.returns = static_cast<int>(st.integer(6));
             r.reworks = static_cast<int>(st.integer(7));
+            r.supervised = st.integer(10) != 0;
             c.rows.push_back(r);
         }
         if (pending.valid()) pending.get();
@@ -253,6 +261,83 @@ std::vector<StatsRow> LoopStore::stats(StatsBy by, LocalTime at, const Loop& loo
     Replayer replayer(*this, loop, at);
     for (const auto id : changed)
         if (const auto m = replayer.matter(id)) add_record(acc, m->record, by);
+    return acc.finish();
+}
+
+namespace {
+
+class StepAccumulator {
+  public:
+    explicit StepAccumulator(LocalTime at) : m_at(at) {}
+
+    // A handle step as of `at` (the caller drops steps started after it).
+    void add(std::string_view key, std::optional<LocalTime> due, std::optional<LocalTime> ended,
+             bool returned) {
+        auto it = m_rows.find(key);
+        if (it == m_rows.end()) it = m_rows.emplace(std::string(key), StepStatsRow{}).first;
+        StepStatsRow& row = it->second;
+        ++row.steps;
+        if (ended && *ended <= m_at) {
+            ++row.finished;
+            if (due && *ended > *due)
+                ++row.finished_late;
+            else
+                ++row.finished_on_time;
+            if (returned) ++row.returned;
+        } else {
+            ++row.running;
+            if (due && m_at > *due) ++row.running_overdue;
+        }
+    }
+
+    std::vector<StepStatsRow> finish() {
+        std::vector<StepStatsRow> out;
+        for (auto& [key, row] : m_rows) {
+            row.key = key;
+            const auto denominator = row.finished + row.running_overdue;
+            row.step_on_time_rate = denominator ? static_cast<double>(row.finished_on_time) /
+                                                      static_cast<double>(denominator)
+                                                : 0.0;
+            out.push_back(row);
+        }
+        return out; // std::map: sorted by key
+    }
+
+  private:
+    LocalTime m_at;
+    std::map<std::string, StepStatsRow, std::less<>> m_rows;
+};
+
+void check_step_key(StatsBy by) {
+    if (by != StatsBy::department && by != StatsBy::person)
+        throw InputError("step statistics are per department or person, not per " +
+                         std::string(to_string(by)));
+}
+
+} // namespace
+
+std::vector<StepStatsRow> compute_step_stats(std::span<const Step> steps, StatsBy by,
+                                             LocalTime at) {
+    check_step_key(by);
+    StepAccumulator acc(at);
+    for (const auto& s : steps)
+        if (s.clock == Clock::handle && s.started <= at)
+            acc.add(by == StatsBy::department ? s.department : s.person, s.due, s.ended,
+                    s.outcome == State::returned);
+    return acc.finish();
+}
+
+std::vector<StepStatsRow> LoopStore::step_stats(StatsBy by, LocalTime at) const {
+    check_step_key(by);
+    auto st = m_impl->db.prepare(std::string("SELECT ") +
+                                 (by == StatsBy::department ? "department" : "person") +
+                                 ", due, ended_at, outcome = 'returned' FROM loop_steps "
+                                 "WHERE clock = 'handle' AND started_at <= ?1");
+    const std::string at_text = format_time(at);
+    st.bind(1, std::string_view(at_text));
+    StepAccumulator acc(at);
+    while (st.step())
+        acc.add(st.view(0), time_from(st, 1), time_from(st, 2), st.integer(3) != 0);
     return acc.finish();
 }
 

@@ -43,8 +43,13 @@ CREATE INDEX IF NOT EXISTS loop_incidents_cell ON loop_incidents (cell);
 CREATE TABLE IF NOT EXISTS loop_journal (
   fid INTEGER PRIMARY KEY, incident INTEGER NOT NULL, from_state TEXT NOT NULL,
   to_state TEXT NOT NULL, actor TEXT, at TEXT NOT NULL, note TEXT, department TEXT,
-  person TEXT, deadline TEXT);
+  person TEXT, deadline TEXT, approver TEXT, action TEXT);
 CREATE INDEX IF NOT EXISTS loop_journal_incident ON loop_journal (incident, fid);
+CREATE TABLE IF NOT EXISTS loop_steps (
+  fid INTEGER PRIMARY KEY, incident INTEGER NOT NULL, seq INTEGER NOT NULL,
+  clock TEXT NOT NULL, department TEXT, person TEXT, started_at TEXT NOT NULL, due TEXT,
+  ended_at TEXT, outcome TEXT);
+CREATE INDEX IF NOT EXISTS loop_steps_incident ON loop_steps (incident, seq);
 CREATE TABLE IF NOT EXISTS loop_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 )";
 
@@ -62,6 +67,7 @@ INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier)
          ('loop_categories', 'attributes', 'loop_categories'),
          ('loop_duties', 'attributes', 'loop_duties'),
          ('loop_journal', 'attributes', 'loop_journal'),
+         ('loop_steps', 'attributes', 'loop_steps'),
          ('loop_settings', 'attributes', 'loop_settings');
 )";
 
@@ -113,14 +119,28 @@ LoopStore LoopStore::open(const std::string& gpkg_path) {
     // Reading a million matters (statistics, maps) through memory-mapped pages saves a copy
     // of every page out of the OS cache.
     impl->db.exec("PRAGMA mmap_size = 1073741824");
+    // Another writer (a long import, a second command) holds the file: wait for it rather
+    // than fail at once.
+    impl->db.exec("PRAGMA busy_timeout = 30000");
     if (!impl->db.has_table("gpkg_contents"))
         throw StoreError("not a GeoPackage (no gpkg_contents)", {.file = gpkg_path});
-    // loop_settings came later than the other tables: add it to older workspaces too.
-    if (!impl->db.has_table("loop_incidents") || !impl->db.has_table("loop_settings")) {
+    // Only a wangge workspace gets the loop's tables: any other GeoPackage is left untouched.
+    if (!impl->db.has_table("wangge_meta"))
+        throw StoreError("not a wangge workspace (no wangge_meta table); nothing was written",
+                         {.file = gpkg_path});
+    // Tables and columns that came later are added to older workspaces too.
+    const bool had_incidents = impl->db.has_table("loop_incidents");
+    const bool had_steps = impl->db.has_table("loop_steps");
+    if (!had_incidents || !impl->db.has_table("loop_settings") || !had_steps ||
+        !impl->db.has_column("loop_journal", "approver")) {
         Transaction tx(impl->db);
         impl->db.exec(schema);
+        if (!impl->db.has_column("loop_journal", "approver"))
+            impl->db.exec("ALTER TABLE loop_journal ADD COLUMN approver TEXT; "
+                          "ALTER TABLE loop_journal ADD COLUMN action TEXT;");
         impl->db.exec(registration);
         tx.commit();
+        impl->steps_missing = had_incidents && !had_steps;
     }
     return LoopStore(std::move(impl));
 }
@@ -272,6 +292,7 @@ ImportSummary LoopStore::import_reports(std::span<const Report> reports,
     ImportSummary summary;
     Transaction tx(db);
     auto st = db.prepare(insert_incident_sql());
+    auto steps = db.prepare(insert_step_sql);
     // Locating, routing and deadlines of the next chunk run on a second thread while this
     // one writes the current chunk: the two halves cost about the same. Everything the
     // worker touches (locator, loop, duties) is immutable and thread-safe.
@@ -299,6 +320,11 @@ ImportSummary LoopStore::import_reports(std::span<const Report> reports,
                                      e.message(),
                                  {.file = db.path(), .layer = "loop_incidents"});
             }
+            // The first step, the centre's filing and dispatching, runs from the report.
+            append_step(steps, Step{.incident = r.incident.report.id,
+                                    .clock = Clock::dispatch,
+                                    .started = r.incident.report.reported_at,
+                                    .due = r.incident.due});
             ++summary.imported;
             if (r.cell.empty()) ++summary.outside_grid;
             if (r.near_boundary) ++summary.near_boundary;
@@ -381,7 +407,20 @@ std::vector<Event> LoopStore::journal(std::int64_t incident) const {
     return out;
 }
 
-void LoopStore::insert(std::span<const IncidentRecord> records, std::span<const Event> journal) {
+namespace {
+
+// Replaces a matter's rows in loop_steps with the steps its journal gives.
+void write_steps(const Connection& db, Statement& insert, const Loop& loop,
+                 const NewIncident& report, std::span<const Event> journal, bool replace) {
+    if (replace) db.prepare("DELETE FROM loop_steps WHERE incident = ?").bind(1, report.id).run();
+    for (const auto& step : steps_of(loop, report, journal))
+        append_step(insert, step);
+}
+
+} // namespace
+
+void LoopStore::insert(std::span<const IncidentRecord> records, std::span<const Event> journal,
+                       const Loop& loop) {
     const auto& db = m_impl->db;
     Transaction tx(db);
     auto st = db.prepare(insert_incident_sql());
@@ -396,8 +435,18 @@ void LoopStore::insert(std::span<const IncidentRecord> records, std::span<const 
         }
     }
     auto events = db.prepare(insert_event_sql);
-    for (const auto& e : journal)
+    std::unordered_map<std::int64_t, std::vector<Event>> by_incident;
+    for (const auto& e : journal) {
         append_event(events, e);
+        by_incident[e.incident].push_back(e);
+    }
+    auto steps = db.prepare(insert_step_sql);
+    for (const auto& r : records) {
+        const auto it = by_incident.find(r.incident.report.id);
+        write_steps(db, steps, loop, r.incident.report,
+                    it == by_incident.end() ? std::span<const Event>() : std::span(it->second),
+                    false);
+    }
     tx.commit();
 }
 
@@ -416,26 +465,59 @@ void LoopStore::apply(std::span<const Change> changes, const Loop& loop) {
                                 {.file = db.path(), .layer = "loop_incidents"});
             it = touched.emplace(change.incident, std::move(record->incident)).first;
         }
-        append_event(events, loop.advance(it->second, change.transition));
+        if (change.supervision == Change::Supervision::put)
+            append_event(events, loop.supervise(it->second, change.transition.at,
+                                                change.transition.actor, change.transition.note));
+        else if (change.supervision == Change::Supervision::lift)
+            append_event(events,
+                         loop.lift_supervision(it->second, change.transition.at,
+                                               change.transition.actor, change.transition.note));
+        else
+            append_event(events, loop.advance(it->second, change.transition));
     }
-    for (const auto& [id, inc] : touched)
+    auto steps = db.prepare(insert_step_sql);
+    for (const auto& [id, inc] : touched) {
         update_incident(update, inc);
+        write_steps(db, steps, loop, inc.report, journal(id), true);
+    }
     tx.commit();
 }
 
-void LoopStore::supervise(std::int64_t id, LocalTime at, const std::string& actor,
-                          const std::string& note, const Loop& loop) {
+void LoopStore::rebuild_steps(const Loop& loop) {
     const auto& db = m_impl->db;
     Transaction tx(db);
-    auto record = incident(id);
-    if (!record)
-        throw DataError("no incident " + std::to_string(id),
-                        {.file = db.path(), .layer = "loop_incidents"});
-    auto events = db.prepare(insert_event_sql);
-    append_event(events, loop.supervise(record->incident, at, actor, note));
-    auto update = db.prepare(update_incident_sql);
-    update_incident(update, record->incident);
+    db.exec("DELETE FROM loop_steps");
+    auto steps = db.prepare(insert_step_sql);
+    for (const auto& r : incidents())
+        write_steps(db, steps, loop, r.incident.report, journal(r.incident.report.id), false);
     tx.commit();
+    m_impl->steps_missing = false;
+}
+
+bool LoopStore::steps_missing() const noexcept {
+    return m_impl->steps_missing;
+}
+
+std::vector<Step> LoopStore::steps(std::int64_t incident) const {
+    auto st = m_impl->db.prepare("SELECT incident, seq, clock, department, person, started_at, "
+                                 "due, ended_at, outcome FROM loop_steps WHERE incident = ? "
+                                 "ORDER BY seq");
+    st.bind(1, incident);
+    std::vector<Step> out;
+    while (st.step()) {
+        Step s;
+        s.incident = st.integer(0);
+        s.seq = static_cast<int>(st.integer(1));
+        s.clock = clock_from(st.view(2));
+        s.department = st.text(3);
+        s.person = st.text(4);
+        s.started = stored_time(st.view(5));
+        s.due = time_from(st, 6);
+        s.ended = time_from(st, 7);
+        if (!st.is_null(8)) s.outcome = state_from(st.view(8));
+        out.push_back(std::move(s));
+    }
+    return out;
 }
 
 } // namespace wangge::loop

@@ -4,6 +4,7 @@
 
 #include "loop/sqlite.hpp"
 #include "wangge/loop/state_at.hpp"
+#include "wangge/loop/steps.hpp"
 #include "wangge/loop/store.hpp"
 
 #include <array>
@@ -16,6 +17,7 @@ namespace wangge::loop {
 
 struct LoopStore::Impl {
     detail::Connection db;
+    bool steps_missing = false; // loop_steps was added to a workspace holding matters
 };
 
 namespace detail {
@@ -53,6 +55,10 @@ extern const char* const event_columns;
 [[nodiscard]] Event read_event(const Statement& st);
 extern const char* const insert_event_sql;
 void append_event(Statement& st, const Event& e);
+
+// loop_steps rows (steps.hpp).
+extern const char* const insert_step_sql;
+void append_step(Statement& st, const Step& s);
 
 // The mutable columns of a matter (state, clocks, holders, counters).
 extern const char* const update_incident_sql;

@@ -97,7 +97,7 @@ JishanLoopSummary write_jishan_loop(const std::string& workspace,
     ho.reports_per_day = options.reports_per_day;
     ho.seed = options.seed;
     const auto history = loop::generate_history(session->context(), ho);
-    session->store().insert(history.records, history.journal);
+    session->store().insert(history.records, history.journal, session->loop());
 
     JishanLoopSummary s;
     s.duties = session->duties().duties().size();

@@ -6,7 +6,8 @@
 //   filed        -> dispatched
 //   dispatched   -> in_progress | returned (mis-dispatch, reason required)
 //   returned     -> dispatched (re-dispatch)
-//   in_progress  -> feedback | extended (new deadline and reason required) | backlog (reason)
+//   in_progress  -> feedback | extended (new deadline, reason and approver required)
+//                   | backlog (reason and approver required; optional review date)
 //   extended     -> in_progress | feedback
 //   backlog      -> in_progress (resumed)
 //   feedback     -> closed (verified) | rework (reason required)
@@ -14,15 +15,22 @@
 //   rejected, closed: final.
 // A self-handled minor matter (自行处置) is fixed by the worker on the spot, yet still
 // verified: reported -> self_handled -> closed, with the verification clock running.
-// Supervision (督办) is a flag any open matter may get; it is journalled as an event whose
-// from and to are the same state.
+// Supervision (督办) is a flag any open matter may get and lose (who and why required); it is
+// journalled as an event whose from and to are the same state.
+// Options apply only to the moves they belong to, and are refused elsewhere: department and
+// person to dispatched (the department must be in the catalogue); deadline to extended (it
+// may only lengthen the running deadline, by at most the category's handle limit counted
+// from it) and to backlog (a review date); approver to extended and backlog. A re-dispatch
+// after a return to the department that returned it needs a reason.
 //
 // Clocks: every step has a deadline from the category's limits and the calendar.
 //   dispatch clock: reported, filed, returned, rework (start: entering the step)
-//   handle clock:   dispatched, in_progress, extended (start: dispatch)
+//   handle clock:   dispatched, in_progress, extended, backlog (start: dispatch; backlog
+//                   keeps the running deadline or sets its approved review date, so parking
+//                   a matter never gives it a fresh clock)
 //   verify clock:   feedback, self_handled (start: feedback or self-handling; town or
 //                   countryside limit)
-//   no clock:       backlog (paused), rejected, closed
+//   no clock:       rejected, closed
 // Leaving a clock (or extending it) after its deadline marks the matter late; a matter
 // closed late or with any late step counts as closed_late.
 //
@@ -100,7 +108,8 @@ struct Transition {
     std::string note;                  // the reason where one is required
     std::string department;            // dispatched: the department it goes to (required)
     std::string person;                // dispatched: the person, may be empty
-    std::optional<LocalTime> deadline; // extended: the new deadline (required)
+    std::optional<LocalTime> deadline; // extended: the new deadline (required); backlog: review
+    std::string approver;              // extended, backlog: who approved it (required)
 };
 
 // One line of the append-only journal.
@@ -114,12 +123,19 @@ struct Event {
     std::string department;
     std::string person;
     std::optional<LocalTime> deadline;
+    std::string approver;
+    bool lifts_supervision = false; // a supervision event that lifts it
     [[nodiscard]] bool is_supervision() const noexcept { return from == to; }
     friend bool operator==(const Event&, const Event&) = default;
 };
 
+// The move a journal line records (a return's department is the returning one, not an option).
+[[nodiscard]] Transition transition_of(const Event& event);
+
 enum class Clock { none, dispatch, handle, verify };
 [[nodiscard]] Clock clock_of(State state);
+[[nodiscard]] std::string_view to_string(Clock clock); // none, dispatch, handle, verify
+[[nodiscard]] Clock clock_from(std::string_view text); // throws InputError
 
 struct Incident {
     NewIncident report;
@@ -158,6 +174,10 @@ class Loop {
     // Puts an open matter under supervision (督办).
     Event supervise(Incident& incident, LocalTime at, const std::string& actor,
                     const std::string& note) const;
+    // Lifts it (the matter must be under supervision). A closed matter keeps its flag: it
+    // was a supervised matter.
+    Event lift_supervision(Incident& incident, LocalTime at, const std::string& actor,
+                           const std::string& note) const;
     // Replays a journal (in order); throws DataError when it does not fit the report.
     [[nodiscard]] Incident rebuild(const NewIncident& report, std::span<const Event> journal) const;
     // The status of the incident as it is, at a time not before its last event.

@@ -8,7 +8,10 @@
 //                      category, reporter, times (ISO 8601 local), state, cell code, grid
 //                      version, routed and dispatched department and person, deadlines,
 //                      boundary distance and near-boundary flag
-//   loop_journal       the append-only event journal (incident, from, to, actor, time, ...)
+//   loop_journal       the append-only event journal (incident, from, to, actor, time, note,
+//                      department, person, deadline, approver, action)
+//   loop_steps         each matter's steps with owner, deadline and end (steps.hpp), derived
+//                      from the journal and rewritten with it
 // Every write is one transaction: a bulk import lands whole or not at all.
 //
 // Ownership and threading: a LoopStore owns one SQLite connection; use it from one thread
@@ -22,6 +25,7 @@
 #include "wangge/loop/catalogue.hpp"
 #include "wangge/loop/duties.hpp"
 #include "wangge/loop/incident.hpp"
+#include "wangge/loop/steps.hpp"
 
 #include <memory>
 #include <optional>
@@ -94,19 +98,45 @@ enum class StatsBy { cell, village, township, department, person };
 [[nodiscard]] std::string_view to_string(StatsBy by);
 [[nodiscard]] StatsBy stats_by_from(std::string_view text); // throws InputError
 
+// Matter-level figures (the county's and townships' 按期结案率): a matter counts whole,
+// whoever was late in it.
 struct StatsRow {
     std::string key;       // cell / village / township code, department code, or person
     std::size_t total = 0; // matters counted (rejected ones are not)
     std::size_t closed = 0;
     std::size_t closed_on_time = 0;
     std::size_t open_overdue = 0; // open matters past their step's deadline at `at`
+    // Open matters already late: past the running step's deadline or late in an earlier step.
+    std::size_t open_late = 0;
+    std::size_t backlog = 0;    // open matters on the backlog (挂账) at `at`
+    std::size_t supervised = 0; // matters under supervision (督办) at `at`
     std::size_t returns = 0;
     std::size_t reworks = 0;
-    double close_rate = 0;                   // closed / total
-    double on_time_rate = 0;                 // closed_on_time / (closed + open_overdue)
+    double close_rate = 0; // closed / total
+    // On-time close rate (按期结案率): closed_on_time / (closed + open_late).
+    double on_time_rate = 0;
     double median_close_working_minutes = 0; // report to close, working time; 0 if none
     friend bool operator==(const StatsRow&, const StatsRow&) = default;
 };
+
+// Step-level figures for a department or person (按时办理率): only the handle steps they
+// owned (steps.hpp), as of `at`; the centre's dispatching and verifying never count here.
+struct StepStatsRow {
+    std::string key;          // department code or person
+    std::size_t steps = 0;    // handle steps started by `at`
+    std::size_t finished = 0; // ended by `at`
+    std::size_t finished_on_time = 0;
+    std::size_t finished_late = 0;
+    std::size_t returned = 0; // ended by returning the matter (回退)
+    std::size_t running = 0;  // still running at `at`
+    std::size_t running_overdue = 0;
+    double step_on_time_rate = 0; // finished_on_time / (finished + running_overdue)
+    friend bool operator==(const StepStatsRow&, const StepStatsRow&) = default;
+};
+
+// The same from steps in memory (tests, other stores). `by` is department or person.
+[[nodiscard]] std::vector<StepStatsRow> compute_step_stats(std::span<const Step> steps, StatsBy by,
+                                                           LocalTime at);
 
 class LoopStore {
   public:
@@ -134,18 +164,28 @@ class LoopStore {
     ImportSummary import_reports(std::span<const Report> reports, const ImportContext& context);
 
     // Writes finished records and their journal as they are (a generated history, a copy
-    // from another workspace), in one transaction. A repeated id fails it (StoreError).
-    void insert(std::span<const IncidentRecord> records, std::span<const Event> journal);
+    // from another workspace), with their steps, in one transaction. A repeated id fails it
+    // (StoreError).
+    void insert(std::span<const IncidentRecord> records, std::span<const Event> journal,
+                const Loop& loop);
 
-    // Applies transitions to stored incidents and appends them to the journal, all in one
+    // Applies transitions (or supervision orders: who is the actor, why the note) to stored
+    // incidents, appends them to the journal and rewrites the matters' steps, all in one
     // transaction; nothing is written if any of them fails.
     struct Change {
+        enum class Supervision { none, put, lift };
         std::int64_t incident = 0;
         Transition transition;
+        Supervision supervision = Supervision::none; // put / lift: only at, actor, note count
     };
     void apply(std::span<const Change> changes, const Loop& loop);
-    void supervise(std::int64_t incident, LocalTime at, const std::string& actor,
-                   const std::string& note, const Loop& loop);
+
+    // The steps of a matter (steps.hpp), in order.
+    [[nodiscard]] std::vector<Step> steps(std::int64_t incident) const;
+    // Whether loop_steps was just added to a workspace that holds matters (an older file):
+    // then rebuild_steps() derives them from the journal.
+    [[nodiscard]] bool steps_missing() const noexcept;
+    void rebuild_steps(const Loop& loop);
 
     [[nodiscard]] std::optional<IncidentRecord> incident(std::int64_t id) const;
     [[nodiscard]] std::vector<IncidentRecord> incidents() const;
@@ -172,6 +212,8 @@ class LoopStore {
 
     // compute_stats() over the stored incidents, reading only the columns it needs.
     [[nodiscard]] std::vector<StatsRow> stats(StatsBy by, LocalTime at, const Loop& loop) const;
+    // compute_step_stats() over loop_steps, in SQL order; `by` is department or person.
+    [[nodiscard]] std::vector<StepStatsRow> step_stats(StatsBy by, LocalTime at) const;
 
   private:
     friend struct detail::StoreAccess; // the loop's own sources (state_at.cpp, stats.cpp)
