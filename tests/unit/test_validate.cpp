@@ -381,3 +381,16 @@ TEST(Validate, MicroOverlapIsReportedWithItsMeanWidth) {
     EXPECT_NEAR(*it->width_m, 2 * area / perimeter, 1e-3 * area / perimeter);
     EXPECT_NEAR(*it->width_m, nudge / 2, nudge * 0.02);
 }
+
+// Found by fuzz_grid_geojson: a cell code that is not UTF-8 made to_json() throw the JSON
+// library's type_error; the report replaces the bad bytes instead.
+TEST(Validate, ReportOfACodeThatIsNotUtf8IsStillJson) {
+    auto g = grid::read_grid(test::data("tiny_grid.geojson"), grid::ImportOptions{});
+    g.cells[1].code = "140\xe2\x28_002";
+    const auto r = grid::validate(g);
+    ASSERT_FALSE(r.valid());
+    const auto j = nlohmann::json::parse(r.to_json());
+    EXPECT_FALSE(j["valid"].get<bool>());
+    const auto gj = nlohmann::json::parse(r.to_geojson());
+    EXPECT_EQ(gj["type"], "FeatureCollection");
+}

@@ -123,7 +123,9 @@ std::string ValidationReport::to_json(int indent) const {
     j["issues"] = nlohmann::ordered_json::array();
     for (const auto& i : issues)
         j["issues"].push_back(issue_properties(i));
-    return j.dump(indent);
+    // Codes and messages come from the source file: bytes that are not UTF-8 (found by
+    // fuzz_grid_geojson) are replaced, not thrown as a JSON library error.
+    return j.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 std::string ValidationReport::to_geojson() const {
@@ -154,7 +156,7 @@ std::string ValidationReport::to_geojson() const {
         }
         fc["features"].push_back(f);
     }
-    return fc.dump();
+    return fc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 } // namespace wangge::grid
