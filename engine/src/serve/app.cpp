@@ -350,7 +350,7 @@ Reported report_matter(Live& live, std::int64_t id, const std::string& category,
                             std::to_string(s.grid_version()) +
                             " (outside the county); nothing was recorded");
         }
-        s.store().insert(std::span(&record, 1), {});
+        s.store().insert(std::span(&record, 1), {}, s.loop());
         return Reported{std::move(record)};
     });
 }
