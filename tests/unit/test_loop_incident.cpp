@@ -215,6 +215,39 @@ TEST(Loop, JournalRebuildsTheCurrentState) {
     EXPECT_THROW((void)fx().loop.rebuild(report, other), DataError);
 }
 
+// A journal written under earlier, looser rules (no reason on a re-dispatch to the returning
+// department, no approver on a backlog) still replays: the rules check new moves, not history.
+// A new move of the same kind is refused.
+TEST(Loop, AJournalFromLooserRulesStillReplays) {
+    const auto report = street_report(43);
+    Incident inc = fx().loop.open(report);
+    std::vector<Event> journal;
+    auto go = [&](State s, const char* at) {
+        journal.push_back(fx().loop.advance(inc, to(s, t(at), &inc)));
+    };
+    go(State::filed, "2026-03-02T09:05");
+    go(State::dispatched, "2026-03-02T09:10");
+    go(State::returned, "2026-03-02T09:40");
+    go(State::dispatched, "2026-03-02T10:00");
+    go(State::in_progress, "2026-03-02T10:30");
+    go(State::backlog, "2026-03-02T11:00");
+    journal[3].note.clear();     // re-dispatch to D01, which returned it, with no reason
+    journal[5].approver.clear(); // backlog with no approver
+    const Incident replayed = fx().loop.rebuild(report, journal);
+    EXPECT_EQ(replayed.state, State::backlog);
+    EXPECT_EQ(replayed.department, "D01");
+    EXPECT_EQ(replayed.returns, 1);
+
+    Incident again = fx().loop.rebuild(report, std::span(journal).first(3));
+    auto redispatch = to(State::dispatched, t("2026-03-02T10:00"), &again);
+    redispatch.note.clear();
+    EXPECT_THROW((void)fx().loop.advance(again, redispatch), DataError);
+    // A journal that breaks the state machine is still refused.
+    auto broken = journal;
+    broken[4].from = State::reported;
+    EXPECT_THROW((void)fx().loop.rebuild(report, broken), DataError);
+}
+
 // Street cleaning (0101): dispatch 30 min, handle 5 working hours, verify 1 h in town.
 // Reported Monday 2 March 2026 09:00.
 TEST(Loop, StatusFollowsTheClocks) {

@@ -215,22 +215,13 @@ Incident Loop::open(const NewIncident& report) const {
     return incident;
 }
 
-Event Loop::advance(Incident& incident, const Transition& t) const {
-    return advance(incident, t, m_catalogue->category_at(incident.report.category).limits);
-}
-
-Event Loop::advance(Incident& incident, const Transition& t, const StepLimits& limits) const {
+// The rules a new move must follow (reasons, approvers, who may get it, how far a deadline
+// may move); throws through `fail`.
+namespace {
+template <class Fail>
+void check_policy(const Incident& incident, const Transition& t, const StepLimits& limits,
+                  const Calendar& calendar, const Catalogue& catalogue, Fail&& fail) {
     const State from = incident.state;
-    auto fail = [&](const std::string& why) -> DataError {
-        return DataError(incident_label(incident) + ": " + std::string(to_string(from)) + " -> " +
-                         std::string(to_string(t.to)) + ": " + why);
-    };
-    if (!is_allowed(from, t.to))
-        throw fail("not allowed; allowed from " + std::string(to_string(from)) + ": " +
-                   list(allowed_next(from)));
-    if (t.at < incident.updated_at)
-        throw fail("time " + format_time(t.at) + " is before the last event (" +
-                   format_time(incident.updated_at) + ")");
     const bool needs_reason = t.to == S::returned || t.to == S::extended || t.to == S::rejected ||
                               t.to == S::backlog || t.to == S::rework;
     if (needs_reason && t.note.empty()) throw fail("a reason (note) is required");
@@ -242,19 +233,17 @@ Event Loop::advance(Incident& incident, const Transition& t, const StepLimits& l
     if (t.deadline && !approved)
         throw fail("a deadline applies only to an extension or a backlog review date");
     if (t.to == S::dispatched) {
-        if (t.department.empty()) throw fail("a department is required");
-        if (!m_catalogue->department(t.department))
+        if (!catalogue.department(t.department))
             throw fail("unknown department '" + t.department + "' (not in the catalogue)");
         if (from == S::returned && t.department == incident.department && t.note.empty())
             throw fail("re-dispatch to " + t.department +
                        ", the department that returned it, needs a reason (note)");
     }
     if (t.to == S::extended) {
-        if (!t.deadline) throw fail("a new deadline is required");
         if (!incident.due || *t.deadline <= *incident.due)
             throw fail("an extension must lengthen the deadline (now " +
                        (incident.due ? format_time(*incident.due) : std::string("none")) + ")");
-        const LocalTime most = m_calendar->add(*incident.due, limits.handle);
+        const LocalTime most = calendar.add(*incident.due, limits.handle);
         if (*t.deadline > most)
             throw fail("the new deadline " + format_time(*t.deadline) +
                        " is beyond what the category allows (at most " +
@@ -262,6 +251,31 @@ Event Loop::advance(Incident& incident, const Transition& t, const StepLimits& l
     }
     if (t.to == S::backlog && t.deadline && *t.deadline <= t.at)
         throw fail("the review date is not after the move");
+}
+} // namespace
+
+Event Loop::advance(Incident& incident, const Transition& t) const {
+    return advance(incident, t, m_catalogue->category_at(incident.report.category).limits);
+}
+
+Event Loop::advance(Incident& incident, const Transition& t, const StepLimits& limits,
+                    Checks checks) const {
+    const State from = incident.state;
+    auto fail = [&](const std::string& why) -> DataError {
+        return DataError(incident_label(incident) + ": " + std::string(to_string(from)) + " -> " +
+                         std::string(to_string(t.to)) + ": " + why);
+    };
+    if (!is_allowed(from, t.to))
+        throw fail("not allowed; allowed from " + std::string(to_string(from)) + ": " +
+                   list(allowed_next(from)));
+    if (t.at < incident.updated_at)
+        throw fail("time " + format_time(t.at) + " is before the last event (" +
+                   format_time(incident.updated_at) + ")");
+    if (t.to == S::dispatched && t.department.empty()) throw fail("a department is required");
+    if (t.to == S::extended && !t.deadline) throw fail("a new deadline is required");
+    // The rules below are for new moves. A journal being replayed holds moves accepted under
+    // the rules of their day, and must stay readable when the rules tighten.
+    if (checks == Checks::all) check_policy(incident, t, limits, *m_calendar, *m_catalogue, fail);
 
     // Work on a copy so that a failure below leaves the incident as it was.
     Incident next = incident;
@@ -366,7 +380,7 @@ Incident Loop::rebuild(const NewIncident& report, std::span<const Event> journal
         else if (e.is_supervision())
             (void)supervise(incident, e.at, e.actor, e.note);
         else
-            (void)advance(incident, transition_of(e), limits);
+            (void)advance(incident, transition_of(e), limits, Checks::recorded);
     }
     return incident;
 }

@@ -190,8 +190,13 @@ class Loop {
     [[nodiscard]] TimeLimit limit(const Incident& incident, Clock clock) const;
     [[nodiscard]] TimeLimit limit(const StepLimits& limits, bool urban, Clock clock) const;
 
+    // Which rules a move is checked against: all of them for a new move; for a recorded one
+    // (a journal replayed) only the state machine and the order of time, so a journal written
+    // under earlier, looser rules stays readable.
+    enum class Checks { all, recorded };
     // The same as advance() with the category's limits already looked up: for bulk work.
-    Event advance(Incident& incident, const Transition& transition, const StepLimits& limits) const;
+    Event advance(Incident& incident, const Transition& transition, const StepLimits& limits,
+                  Checks checks = Checks::all) const;
 
   private:
     const Catalogue* m_catalogue;
