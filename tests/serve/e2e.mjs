@@ -70,13 +70,19 @@ try {
       const bmp = await createImageBitmap(blob);
       const c = new OffscreenCanvas(bmp.width, bmp.height).getContext('2d');
       c.drawImage(bmp, 0, 0);
-      const d = c.getImageData(x - 2, y - 2, 5, 5).data;
-      const avg = [0, 1, 2].map((k) => { let s = 0; for (let i = k; i < d.length; i += 4) s += d[i]; return Math.round(s / 25); });
-      return avg;
+      // The median of a 9 x 9 patch per channel: the overdue hatch's white lines cover a
+      // minority of its pixels, so the median is the fill under them.
+      const d = c.getImageData(x - 4, y - 4, 9, 9).data;
+      return [0, 1, 2].map((k) => {
+        const v = [];
+        for (let i = k; i < d.length; i += 4) v.push(d[i]);
+        v.sort((a, b) => a - b);
+        return v[v.length >> 1];
+      });
     }, Buffer.from(png).toString('base64'), x, y);
   };
   // The overdue fill of the style (styles/params.ent) over the cell's colour before, within
-  // a tolerance of 40 per channel (hatching and halos move single pixels).
+  // a tolerance of 40 per channel.
   const params = readFileSync(join(env.WANGGE_STYLE_DIR, 'params.ent'), 'utf8');
   const entity = (name) => params.match(new RegExp(`<!ENTITY ${name} "([^"]+)"`))[1];
   const hex = entity('overdue');
