@@ -92,6 +92,14 @@ class ServeApi(unittest.TestCase):
         self.assertEqual(h["now"], support.NOW)
         self.assertTrue(h["writable"])
 
+    def test_palette_is_the_styles_parameters(self):
+        pal = self.srv.get_json("/api/palette")
+        params = os.path.join(os.path.dirname(__file__), "..", "..", "styles", "params.ent")
+        with open(params, encoding="utf-8") as f:
+            text = f.read()
+        for name in ("on_time", "warning", "overdue"):
+            self.assertIn('<!ENTITY %s "%s">' % (name, pal[name]), text)
+
     def test_cells(self):
         fc = self.srv.get_json("/api/cells")
         self.assertEqual(fc["type"], "FeatureCollection")

@@ -26,7 +26,8 @@ const STATE_ZH = {
   returned: '回退', in_progress: '处置中', extended: '延期', backlog: '挂账', feedback: '反馈',
   rework: '返工', closed: '结案',
 };
-// The colours of styles/params.ent (chosen to be told apart with colour-blindness too).
+// The status colours: replaced at start by those of styles/params.ent (/api/palette), the
+// file the map tiles and legends are drawn from; these are its values as a fallback.
 const COLOURS = { on_time: '#56b4e9', warning: '#f0b000', overdue: '#990066' };
 
 // State the end-to-end test reads: how many events were applied, tiles in flight.
@@ -310,6 +311,10 @@ function connect() {
 }
 
 async function start() {
+  try {
+    const palette = await getJSON('/api/palette');
+    for (const k of Object.keys(COLOURS)) if (palette[k]) COLOURS[k] = palette[k];
+  } catch { /* keep the fallback colours */ }
   try {
     const tj = await getJSON('/tiles/overlay.json');
     view.fit(transformExtent(tj.bounds, 'EPSG:4326', 'EPSG:3857'), { padding: [20, 20, 20, 20] });

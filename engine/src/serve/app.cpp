@@ -3,6 +3,7 @@
 #include "tile_service.hpp"
 #include "wangge/error.hpp"
 #include "wangge/loop/state_at.hpp"
+#include "wangge/render/renderer.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -403,9 +404,13 @@ StaticFiles load_static_files(const std::string& root) {
     return files;
 }
 
-App::App(Live& live, EventHub& hub, StaticFiles files, std::string token, TileService* tiles)
+App::App(Live& live, EventHub& hub, StaticFiles files, std::string token, TileService* tiles,
+         const std::string& style_dir)
     : m_live(live), m_hub(hub), m_files(std::move(files)), m_token(std::move(token)),
-      m_tiles(tiles) {}
+      m_tiles(tiles),
+      m_palette(json(render::read_style_params(style_dir.empty() ? render::default_style_dir()
+                                                                 : style_dir))
+                    .dump()) {}
 
 std::optional<Response> App::static_file(const Request& req) const {
     std::string path = req.path == "/" ? "/index.html" : req.path;
@@ -771,6 +776,11 @@ Response App::api(const Request& req) {
         for (const auto& v : list)
             arr.push_back(matter_properties(live, v));
         return json_response({{"at", loop::format_time(at)}, {"reminders", std::move(arr)}});
+    }
+    if (p == "/api/palette" && get) {
+        Response r;
+        r.body = m_palette;
+        return r;
     }
     if (p == "/api/categories" && get) {
         json arr = json::array();

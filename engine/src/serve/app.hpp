@@ -29,7 +29,10 @@ using StaticFiles = std::map<std::string, StaticFile>; // "/index.html" -> file
 
 class App : public Handler {
   public:
-    App(Live& live, EventHub& hub, StaticFiles files, std::string token, TileService* tiles);
+    // style_dir: the styles the tiles are drawn with ("" = the default); the page takes its
+    // colours from their parameters (/api/palette), so map, legend and page agree.
+    App(Live& live, EventHub& hub, StaticFiles files, std::string token, TileService* tiles,
+        const std::string& style_dir = "");
     std::optional<Response> fast(const Request& request) override;
     Response handle(const Request& request) override;
 
@@ -50,6 +53,7 @@ class App : public Handler {
     StaticFiles m_files;
     std::string m_token;
     TileService* m_tiles;
+    std::string m_palette; // styles/params.ent as JSON, read once
 };
 
 } // namespace wangge::serve
