@@ -188,7 +188,12 @@ class Walker {
             m_journal.push_back(m_loop.supervise(m_record.incident, LocalTime{now().minutes + 1},
                                                  "县指挥中心", "督办"));
         if (chance(m_options.p_backlog)) {
-            go(State::backlog, point(0.5), "需协调资金，暂无法处置");
+            // Parked with an approved review date, as a centre would: the backlog keeps the
+            // step's clock unless a review date is set, and a parked matter is reviewed, not
+            // due, within the quarter.
+            const LocalTime parked = point(0.5);
+            const LocalTime review = m_calendar.add(parked, TimeLimit{60, TimeUnit::working_days});
+            go(State::backlog, parked, "需协调资金，暂无法处置", {}, {}, review);
             return false;
         }
         if (chance(m_options.p_extended)) {
