@@ -1,5 +1,6 @@
 // The wangge command over the loop, driven as a separate process: a bulk import killed
 // midway leaves a consistent workspace, and running it again completes without duplicates.
+#include "test_process.hpp"
 #include "test_support.hpp"
 #include "wangge/grid/locator.hpp"
 #include "wangge/loop/session.hpp"
@@ -18,44 +19,19 @@
 #include <thread>
 #include <vector>
 
-extern char** environ;
-
 namespace {
 
 namespace fs = std::filesystem;
 using wangge::test::data;
 using wangge::test::temp_dir;
 
-// Starts the wangge binary with `args`, output to `log`; returns the pid.
+using wangge::test::slurp;
+// The shared helpers of test_process.hpp under the short names these tests use.
 pid_t spawn(const std::vector<std::string>& args, const fs::path& log) {
-    std::vector<std::string> all{WANGGE_BINARY};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all)
-        argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, WANGGE_BINARY, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    EXPECT_EQ(rc, 0) << "cannot start " << WANGGE_BINARY;
-    return pid;
+    return wangge::test::spawn_wangge(args, log);
 }
-
-// Runs wangge to the end; returns its exit status (-1 when it did not exit normally).
 int run(const std::vector<std::string>& args, const fs::path& log) {
-    const pid_t pid = spawn(args, log);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string slurp(const fs::path& path) {
-    std::ifstream in(path);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    return wangge::test::run_wangge(args, log);
 }
 
 // A CSV of n reports at random points inside the workspace's cells.

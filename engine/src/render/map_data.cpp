@@ -189,7 +189,6 @@ Area area_of_lonlat(const geo::Box& ll, const MapData* data) {
 std::string default_style_dir() {
     if (const char* env = std::getenv("WANGGE_STYLE_DIR"); env && *env) return env;
     return base::data_dir("styles", WANGGE_STYLE_DIR).string(); // installed, else the sources
-
 }
 
 std::map<std::string, std::string> read_style_params(const std::string& style_dir) {
