@@ -66,6 +66,17 @@ double seconds_since(clock::time_point t0) {
     return std::chrono::duration<double>(clock::now() - t0).count();
 }
 
+// Encodes and writes an image; returns the seconds it took.
+double save_timed(const mapnik::image_rgba8& img, const std::string& path, const std::string& fmt) {
+    const auto t0 = clock::now();
+    try {
+        mapnik::save_to_file(img, path, fmt);
+    } catch (const std::exception& e) {
+        throw InputError(std::string("cannot write the image: ") + e.what(), {.file = path});
+    }
+    return seconds_since(t0);
+}
+
 mapnik::value_unicode_string ustr(const std::string& s) {
     return icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int>(s.size())));
 }
@@ -744,13 +755,7 @@ Timing Renderer::render_to_file(const geo::Box& box, int width, int height,
     const auto t0 = clock::now();
     mapnik::image_rgba8 img = m_impl->draw(box, width, height, status);
     t.draw_s = seconds_since(t0);
-    const auto t1 = clock::now();
-    try {
-        mapnik::save_to_file(img, path, fmt);
-    } catch (const std::exception& e) {
-        throw InputError(std::string("cannot write the image: ") + e.what(), {.file = path});
-    }
-    t.encode_s = seconds_since(t1);
+    t.encode_s = save_timed(img, path, fmt);
     return t;
 }
 
@@ -887,13 +892,7 @@ Timing Renderer::render_to_file_with_legend(const geo::Box& box, int width, int 
                 (v & 0xff00ff00u) | ((v & 0xffu) << 16) | ((v >> 16) & 0xffu);
         }
     t.draw_s = seconds_since(t0);
-    const auto t1 = clock::now();
-    try {
-        mapnik::save_to_file(img, path, fmt);
-    } catch (const std::exception& e) {
-        throw InputError(std::string("cannot write the image: ") + e.what(), {.file = path});
-    }
-    t.encode_s = seconds_since(t1);
+    t.encode_s = save_timed(img, path, fmt);
     return t;
 }
 

@@ -76,6 +76,24 @@ std::optional<std::int64_t> integer(std::string_view text) {
     return v;
 }
 
+// A request body that must be a JSON object; nullopt when it is not (answer 400).
+std::optional<json> json_object_body(const Request& req) {
+    try {
+        auto body = json::parse(req.body);
+        if (body.is_object()) return body;
+    } catch (const std::exception&) {
+    }
+    return std::nullopt;
+}
+
+// A text field of a JSON body: "" when absent or null; InputError (400) when not text.
+std::string body_text(const json& body, const char* key) {
+    const auto it = body.find(key);
+    if (it == body.end() || it->is_null()) return {};
+    if (!it->is_string()) throw InputError(std::string(key) + " must be a string");
+    return it->get<std::string>();
+}
+
 json time_or_null(const std::optional<loop::LocalTime>& t) {
     return t ? json(loop::format_time(*t)) : json();
 }
@@ -569,19 +587,10 @@ Response App::api(const Request& req) {
     }
     if (p == "/api/matters" && post) {
         if (auto denied = check_write(req)) return *denied;
-        json body;
-        try {
-            body = json::parse(req.body);
-        } catch (const std::exception&) {
-            return json_error(400, "the body must be a JSON object");
-        }
-        if (!body.is_object()) return json_error(400, "the body must be a JSON object");
-        const auto str = [&](const char* k) {
-            const auto it = body.find(k);
-            if (it == body.end() || it->is_null()) return std::string();
-            if (!it->is_string()) throw InputError(std::string(k) + " must be a string");
-            return it->get<std::string>();
-        };
+        const auto parsed = json_object_body(req);
+        if (!parsed) return json_error(400, "the body must be a JSON object");
+        const json& body = *parsed;
+        const auto str = [&](const char* k) { return body_text(body, k); };
         const auto num = [&](const char* k) {
             const auto it = body.find(k);
             if (it == body.end() || !it->is_number())
@@ -632,19 +641,10 @@ Response App::api(const Request& req) {
         }
         if (advance && post) {
             if (auto denied = check_write(req)) return *denied;
-            json body;
-            try {
-                body = json::parse(req.body);
-            } catch (const std::exception&) {
-                return json_error(400, "the body must be a JSON object");
-            }
-            if (!body.is_object()) return json_error(400, "the body must be a JSON object");
-            const auto str = [&](const char* k) {
-                const auto it = body.find(k);
-                if (it == body.end() || it->is_null()) return std::string();
-                if (!it->is_string()) throw InputError(std::string(k) + " must be a string");
-                return it->get<std::string>();
-            };
+            const auto parsed = json_object_body(req);
+            if (!parsed) return json_error(400, "the body must be a JSON object");
+            const json& body = *parsed;
+            const auto str = [&](const char* k) { return body_text(body, k); };
             const auto to_text = str("to");
             if (to_text.empty()) return json_error(400, "to (the next state) is required");
             loop::Transition t;
@@ -890,14 +890,9 @@ Response App::open311(const Request& req) {
         // Form-encoded as the spec says (JSON accepted too).
         std::map<std::string, std::string> form;
         if (req.header("content-type").starts_with("application/json")) {
-            json body;
-            try {
-                body = json::parse(req.body);
-            } catch (const std::exception&) {
-                return json_error(400, "Open311: malformed JSON body");
-            }
-            if (!body.is_object()) return json_error(400, "Open311: malformed JSON body");
-            for (const auto& [k, v] : body.items())
+            const auto body = json_object_body(req);
+            if (!body) return json_error(400, "Open311: malformed JSON body");
+            for (const auto& [k, v] : body->items())
                 form[k] = v.is_string() ? v.get<std::string>() : v.dump();
         } else {
             form = parse_form(req.body);
