@@ -905,6 +905,29 @@ TEST(RenderPrint, TownshipPrintLabelsAreSearchable) {
     EXPECT_FALSE(std::regex_search(text, std::regex("\xE2[\xBA-\xBF]"))) << text;
 }
 
+// A township on A4 (about 1:90,000) carries its cells' codes: the township print had
+// none. Codes that collide with pins or other labels may give way, so most, not all, are
+// required.
+TEST(RenderPrint, TownshipPrintCarriesCellCodes) {
+    const auto dir = test::temp_dir();
+    render::Renderer r(jishan().data, style("overlay"));
+    const std::string pdf = (dir / "township.pdf").string();
+    const auto area = render::area_of_unit(*jishan().data, "140824103");
+    r.set_focus(area.focus);
+    r.render_print(area, {}, jishan().status, pdf);
+    int rc = 0;
+    const std::string text = run("pdftotext '" + pdf + "' -", &rc);
+    ASSERT_EQ(rc, 0) << text;
+    std::size_t cells = 0, found = 0;
+    for (const auto& c : jishan().data->grid_3857().cells) {
+        if (!c.code.starts_with("140824103")) continue;
+        ++cells;
+        if (text.find(c.code) != std::string::npos) ++found;
+    }
+    ASSERT_GT(cells, 30u);
+    EXPECT_GE(found * 10, cells * 8) << found << " of " << cells << " codes in\n" << text;
+}
+
 // ---- Imagery in prints ----------------------------------------------------------------------
 
 // A one-cell A4 print embeds the imagery once, as JPEG, at the resolution the image has (30 m
