@@ -2,6 +2,7 @@
 #include "jishan_chains.hpp"
 
 #include "wangge/error.hpp"
+#include "wangge/geo/box_index.hpp"
 #include "wangge/geo/orientation.hpp"
 
 #include <algorithm>
@@ -347,28 +348,25 @@ std::vector<geo::Point> smooth(const std::vector<Corner>& raw, int level) {
     }
 }
 
-int lower_conflicting(std::vector<Chain>& chains, const Lattice& lat) {
+int lower_conflicting(std::vector<Chain>& chains) {
     struct Seg {
         int chain;
         int k;
     };
-    constexpr int bucket = 8;
-    const int bw = lat.w / bucket + 2, bh = lat.h / bucket + 2;
-    std::vector<std::vector<Seg>> grid(uz(bw * bh));
+    // Every segment with its box, in (chain, k) order: pairs are checked as (earlier, later).
+    std::vector<Seg> segs;
+    std::vector<geo::Box> boxes;
     for (Sz c = 0; c < chains.size(); ++c) {
         const auto& pts = chains[c].pts;
         for (Sz k = 0; k + 1 < pts.size(); ++k) {
-            const auto& a = pts[k];
-            const auto& b = pts[k + 1];
-            const int i0 = static_cast<int>(std::floor(std::min(a.x, b.x))) / bucket;
-            const int i1 = static_cast<int>(std::floor(std::max(a.x, b.x))) / bucket;
-            const int j0 = static_cast<int>(std::floor(std::min(a.y, b.y))) / bucket;
-            const int j1 = static_cast<int>(std::floor(std::max(a.y, b.y))) / bucket;
-            for (int j = j0; j <= j1; ++j)
-                for (int i = i0; i <= i1; ++i)
-                    grid[uz(j * bw + i)].push_back({static_cast<int>(c), static_cast<int>(k)});
+            geo::Box b;
+            b.expand(pts[k]);
+            b.expand(pts[k + 1]);
+            segs.push_back({static_cast<int>(c), static_cast<int>(k)});
+            boxes.push_back(b);
         }
     }
+    const geo::BoxIndex index(boxes);
     std::vector<char> bad(chains.size(), 0);
     auto check = [&](const Seg& s, const Seg& t) {
         const auto& cs = chains[uz(s.chain)].pts;
@@ -405,13 +403,13 @@ int lower_conflicting(std::vector<Chain>& chains, const Lattice& lat) {
         }
         return segments_touch(a, b, c, d);
     };
-    for (const auto& cell : grid)
-        for (Sz x = 0; x < cell.size(); ++x)
-            for (Sz y = x + 1; y < cell.size(); ++y)
-                if (check(cell[x], cell[y])) {
-                    bad[uz(cell[x].chain)] = 1;
-                    bad[uz(cell[y].chain)] = 1;
-                }
+    for (std::uint32_t x = 0; x < segs.size(); ++x)
+        index.query(boxes[x], [&](std::uint32_t y) {
+            if (y > x && check(segs[x], segs[y])) {
+                bad[uz(segs[x].chain)] = 1;
+                bad[uz(segs[y].chain)] = 1;
+            }
+        });
     int lowered = 0;
     for (Sz c = 0; c < chains.size(); ++c)
         if (bad[c] && chains[c].level > 0) {

@@ -34,7 +34,7 @@ std::vector<geo::Point> smooth(const std::vector<Corner>& raw, int level);
 
 // Marks (lowers the level of) chains whose smoothed lines touch another chain anywhere but
 // at shared end nodes, or themselves. Returns how many chains were lowered.
-int lower_conflicting(std::vector<Chain>& chains, const Lattice& lat);
+int lower_conflicting(std::vector<Chain>& chains);
 
 // One polygon per unit (shell first), in both metric and lon/lat coordinates.
 struct LevelPolygons {

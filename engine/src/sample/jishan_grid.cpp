@@ -348,7 +348,7 @@ grid::Grid generate_jishan_grid(const JishanOptions& options) {
         c.pts = smooth(c.raw, c.level);
     const geo::GeosContext ctx;
     for (int attempt = 0;; ++attempt) {
-        for (int round = 0; lower_conflicting(chains, lat) > 0; ++round)
+        for (int round = 0; lower_conflicting(chains) > 0; ++round)
             if (round > 8) throw LibraryError("Jishan sample: boundary smoothing did not settle");
         // Every chain goes to lon/lat once; shared ends are the same input, so the same output.
         std::vector<std::vector<geo::Point>> metric(chains.size()), lonlat(chains.size());
