@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 #include <iterator>
 #include <map>
+#include <set>
 #include <sstream>
 
 using namespace wangge;
@@ -372,4 +373,115 @@ TEST(Redraw, StatsAtBeforeAPublishGroupByTheOldCells) {
     // By village nothing moved at either time (both parts stay in the village).
     EXPECT_EQ(stats(before_e, loop::StatsBy::village), villages_before);
     EXPECT_EQ(stats(after_e, loop::StatsBy::village), villages_after);
+}
+
+namespace {
+
+// The boundary cells a and b share, as a line from one end point to the other (their one run
+// of common edges, in a's ring order); empty when they share none or several.
+redraw::Line shared_line(const grid::Cell& a, const grid::Cell& b) {
+    std::set<std::pair<double, double>> vb;
+    for (const auto& poly : b.geometry.polygons)
+        for (const auto& ring : poly.rings)
+            for (const auto& p : ring)
+                vb.insert({p.x, p.y});
+    for (const auto& poly : a.geometry.polygons)
+        for (const auto& ring : poly.rings) {
+            const std::size_t n = ring.size() - 1;
+            const auto in = [&](std::size_t k) {
+                return vb.count({ring[k % n].x, ring[k % n].y}) > 0;
+            };
+            for (std::size_t k = 0; k < n; ++k)
+                if (in(k) && in(k + 1) && !in(k + n - 1)) {
+                    redraw::Line out{ring[k]};
+                    for (std::size_t m = k + 1; in(m) && out.size() <= n; ++m)
+                        out.push_back(ring[m % n]);
+                    return out;
+                }
+        }
+    return {};
+}
+
+} // namespace
+
+TEST(Redraw, MoveBoundaryIsExactAndGoesBack) {
+    for (const auto* source : {&jishan(), &liechtenstein()}) {
+        const grid::Grid& g0 = *source;
+        const double before = total_area(g0);
+        // The first pair of neighbours with one shared stretch of at least three vertices.
+        std::string a, b;
+        redraw::Line old;
+        for (std::size_t i = 0; i < g0.cells.size() && a.empty(); ++i)
+            for (std::size_t j = 0; j < g0.cells.size() && a.empty(); ++j) {
+                if (i == j) continue;
+                auto line = shared_line(g0.cells[i], g0.cells[j]);
+                if (line.size() < 3) continue;
+                grid::Grid probe = g0;
+                try {
+                    (void)redraw::move_boundary(probe, g0.cells[i].code, g0.cells[j].code, line);
+                } catch (const InputError& e) {
+                    // "the line is the boundary they share already" when it is the one run
+                    if (std::string(e.what()).find("share already") == std::string::npos &&
+                        std::string(e.what()).find("crosses") == std::string::npos)
+                        continue;
+                } catch (const DataError&) {
+                    continue; // several stretches
+                }
+                a = g0.cells[i].code;
+                b = g0.cells[j].code;
+                old = line;
+            }
+        ASSERT_FALSE(a.empty());
+        // The new boundary: the straight line between the end points, or, when that leaves
+        // the cells, the old one with its middle vertex pushed a little aside.
+        grid::Grid g = g0;
+        redraw::Line bent = old;
+        auto& mid = bent[bent.size() / 2];
+        const auto prev = bent[bent.size() / 2 - 1];
+        const auto next = bent[bent.size() / 2 + 1];
+        mid.x += (next.y - prev.y) * 0.1;
+        mid.y -= (next.x - prev.x) * 0.1;
+        const double pair_area = std::abs(geo::planar_area(g.find_cell(a)->geometry)) +
+                                 std::abs(geo::planar_area(g.find_cell(b)->geometry));
+        const auto hh = g.find_cell(a)->households + g.find_cell(b)->households;
+        redraw::Change ch;
+        try {
+            ch = redraw::move_boundary(g, a, b, bent);
+        } catch (const InputError&) {
+            bent = old;
+            mid = bent[bent.size() / 2];
+            mid.x -= (next.y - prev.y) * 0.1;
+            mid.y += (next.x - prev.x) * 0.1;
+            ch = redraw::move_boundary(g, a, b, bent);
+        }
+        EXPECT_NE(shapes(g), shapes(g0));
+        EXPECT_NEAR(total_area(g), before, 1e-9 * before);
+        EXPECT_NEAR(std::abs(geo::planar_area(g.find_cell(a)->geometry)) +
+                        std::abs(geo::planar_area(g.find_cell(b)->geometry)),
+                    pair_area, 1e-9 * pair_area);
+        EXPECT_EQ(g.find_cell(a)->households + g.find_cell(b)->households, hh);
+        EXPECT_TRUE(redraw::validate_touched(g, ch, {}).valid());
+        EXPECT_TRUE(grid::validate(g).valid());
+        // Moving it back (the line given from the other end) gives back every cell exactly.
+        const redraw::Line back(old.rbegin(), old.rend());
+        (void)redraw::move_boundary(g, b, a, back);
+        EXPECT_EQ(shapes(g), shapes(g0));
+
+        // Refused, the grid unchanged: ends elsewhere, a line leaving the two cells, cells
+        // that are not neighbours, the same cell twice.
+        g = g0;
+        redraw::Line off = old;
+        off.front().x += 1e-4;
+        EXPECT_THROW(redraw::move_boundary(g, a, b, off), InputError);
+        const auto box = geo::bounds(g.find_cell(a)->geometry);
+        redraw::Line wild{old.front(), {box.minx - 0.1, box.miny - 0.1}, old.back()};
+        EXPECT_THROW(redraw::move_boundary(g, a, b, wild), InputError);
+        std::string far;
+        for (const auto& c : g.cells)
+            if (!geo::bounds(c.geometry).intersects(box)) far = c.code;
+        ASSERT_FALSE(far.empty());
+        EXPECT_THROW(redraw::move_boundary(g, a, far, old), DataError);
+        EXPECT_THROW(redraw::move_boundary(g, a, a, old), InputError);
+        EXPECT_EQ(g, g0);
+    }
 }
