@@ -13,14 +13,14 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 
 namespace wangge::app {
 
 loop::LocalTime time_or_now(const std::string& text) {
     if (!text.empty()) return loop::parse_time(text);
-    const auto now = std::chrono::floor<std::chrono::minutes>(std::chrono::system_clock::now());
-    return {now.time_since_epoch().count() + loop::local_utc_offset_minutes};
+    return loop::now_local();
 }
 
 std::string fixed(double v, int decimals) {
@@ -70,6 +70,38 @@ nlohmann::ordered_json to_json(const loop::IncidentRecord& r, loop::Status statu
     j["extensions"] = inc.extensions;
     return j;
 }
+
+// A move dated after now (more than the clock tolerance reports have) is refused: the
+// journal records what happened, not what is planned.
+void refuse_future_move(std::int64_t id, loop::LocalTime at, const char* what) {
+    const loop::LocalTime now = loop::now_local();
+    if (at.minutes > now.minutes + loop::report_clock_tolerance_minutes)
+        throw InputError("incident " + std::to_string(id) + ": " + what + " at " +
+                         loop::format_time(at) + " is in the future (now " +
+                         loop::format_time(now) + "); nothing was written");
+}
+
+// The session's import context, or under --allow-backdated one whose Loop counts deadlines
+// outside the calendar's years Mon-Fri (with a warning on stderr).
+struct Context {
+    std::optional<loop::Loop> lenient;
+    std::optional<loop::ImportContext> context;
+    Context(const loop::Session& s, bool allow_backdated) {
+        const auto base = s.context();
+        if (!allow_backdated) {
+            context.emplace(base);
+            return;
+        }
+        std::cerr << "warning: --allow-backdated: reports before the calendar's years ("
+                  << s.calendar().covered_years_text()
+                  << ") are accepted, their deadlines counted Mon-Fri without holidays\n";
+        lenient.emplace(s.catalogue(), s.calendar(),
+                        loop::LoopOptions{.uncovered = loop::Calendar::Uncovered::weekdays});
+        context.emplace(loop::ImportContext{base.grid, base.grid_version, base.locator, *lenient,
+                                            base.duties, base.options});
+        context->options.allow_backdated = true;
+    }
+};
 
 std::string department_label(const loop::Catalogue& cat, const std::string& code) {
     if (code.empty()) return "(nobody)";
@@ -123,6 +155,7 @@ struct ImportArgs {
     std::string file;
     std::string on_error = "fail";
     std::string at;
+    bool allow_backdated = false;
 };
 
 void run_import(const ImportArgs& a) {
@@ -137,7 +170,9 @@ void run_import(const ImportArgs& a) {
     // The file's ids are the key: a report imported before (by an earlier, complete run)
     // is skipped, so re-running the same file never duplicates a matter.
     const auto existing = s->store().incident_ids();
-    std::size_t already = 0, unknown = 0, outside = 0, future = 0;
+    const Context ctx(*s, a.allow_backdated);
+    const loop::LocalTime now = loop::now_local();
+    std::size_t already = 0, unknown = 0, outside = 0, future = 0, bad_time = 0;
     std::vector<loop::Report> todo;
     todo.reserve(reports.size());
     for (auto& r : reports) {
@@ -158,6 +193,17 @@ void run_import(const ImportArgs& a) {
             ++future;
             continue;
         }
+        // Far in the future or before the calendar: refused before anything is written.
+        try {
+            loop::check_report_time(r, now, s->calendar(), a.allow_backdated);
+        } catch (const InputError& e) {
+            if (!skip)
+                throw InputError(e.message() + "; nothing was imported (--on-error skip leaves "
+                                               "it out)",
+                                 {.file = a.file});
+            ++bad_time;
+            continue;
+        }
         if (skip && !s->catalogue().category(r.category)) {
             ++unknown;
             continue;
@@ -173,13 +219,16 @@ void run_import(const ImportArgs& a) {
         }
         todo.push_back(std::move(r));
     }
-    const auto summary = s->store().import_reports(todo, s->context());
+    const auto summary = s->store().import_reports(todo, *ctx.context);
     std::cout << "imported " << summary.imported << " of " << reports.size() << " reports from "
               << a.file << " into " << a.workspace << "\n";
     if (already) std::cout << "skipped       " << already << " already imported (same id)\n";
     if (unknown) std::cout << "skipped       " << unknown << " with an unknown category\n";
     if (outside) std::cout << "skipped       " << outside << " outside the grid\n";
     if (future) std::cout << "skipped       " << future << " dated after --at\n";
+    if (bad_time)
+        std::cout << "skipped       " << bad_time
+                  << " dated in the future or before the calendar starts\n";
     std::cout << "near boundary " << summary.near_boundary << "\n";
     std::cout << "unrouted      " << summary.unrouted << "\n";
 }
@@ -194,6 +243,7 @@ struct ReportArgs {
     std::string note;
     std::int64_t id = 0;
     std::string at;
+    bool allow_backdated = false;
 };
 
 void run_report(const ReportArgs& a) {
@@ -213,14 +263,21 @@ void run_report(const ReportArgs& a) {
         throw DataError("incident " + std::to_string(report.id) + " exists already",
                         {.file = a.workspace});
     }
-    const auto record = loop::make_record(report, s->context());
+    const Context ctx(*s, a.allow_backdated);
+    const auto record = [&] {
+        try {
+            return loop::make_record(report, *ctx.context);
+        } catch (const InputError& e) {
+            throw InputError(e.message() + "; nothing was recorded", {.file = a.workspace});
+        }
+    }();
     if (record.cell.empty())
         throw DataError("point " + fixed(a.lon, 6) + ", " + fixed(a.lat, 6) +
                             " is outside every cell of grid version " +
                             std::to_string(s->grid_version()) +
                             " (outside the county); nothing was recorded",
                         {.file = a.workspace});
-    s->store().insert(std::span(&record, 1), {}, s->loop());
+    s->store().insert(std::span(&record, 1), {}, ctx.context->loop);
     std::cout << "reported incident " << report.id << "\n";
     print_incident(*s, record, s->loop().status(record.incident, at), at);
 }
@@ -243,6 +300,7 @@ struct AdvanceArgs {
 
 void run_advance(const AdvanceArgs& a) {
     const loop::LocalTime at = time_or_now(a.at);
+    refuse_future_move(a.id, at, "the move");
     auto s = loop::Session::open(a.workspace);
     const auto record = s->store().incident(a.id);
     if (!record) throw DataError("no incident " + std::to_string(a.id), {.file = a.workspace});
@@ -306,6 +364,7 @@ struct SuperviseArgs {
 
 void run_supervise(const SuperviseArgs& a) {
     const loop::LocalTime at = time_or_now(a.at);
+    refuse_future_move(a.id, at, "the supervision order");
     auto s = loop::Session::open(a.workspace);
     loop::LoopStore::Change c;
     c.incident = a.id;
@@ -470,6 +529,9 @@ void register_incidents(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::IsMember({"fail", "skip"}));
     add_at(imp, ia->at);
+    imp->add_flag("--allow-backdated", ia->allow_backdated,
+                  "Accept reports dated before the calendar's first year (deadlines counted "
+                  "Mon-Fri)");
     imp->callback([ia] { run_import(*ia); });
 
     auto ra = std::make_shared<ReportArgs>();
@@ -482,6 +544,9 @@ void register_incidents(CLI::App& app) {
     rep->add_option("--note", ra->note, "What was seen (kept with the matter)");
     rep->add_option("--id", ra->id, "Incident id (default: the next free one)");
     add_at(rep, ra->at);
+    rep->add_flag("--allow-backdated", ra->allow_backdated,
+                  "Accept a report dated before the calendar's first year (deadlines counted "
+                  "Mon-Fri)");
     rep->callback([ra] { run_report(*ra); });
 
     auto aa = std::make_shared<AdvanceArgs>();
