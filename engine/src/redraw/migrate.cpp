@@ -48,8 +48,8 @@ std::set<std::string> check_lines(const loop::DutyTable& table, const grid::Grid
         out.insert("no holder of " + gap.function + " in cell " + gap.cell);
     for (const auto* d : check.orphaned)
         out.insert("duty for a unit the grid does not have: " + duty_key(*d));
-    for (const auto* d : check.conflicting)
-        out.insert("conflicting duty: " + duty_key(*d));
+    for (const auto& c : check.conflicting)
+        out.insert("conflicting duty: " + duty_key(*c.first) + " and " + duty_key(*c.second));
     for (const auto* d : check.expired)
         out.insert("expired duty: " + duty_key(*d));
     return out;
