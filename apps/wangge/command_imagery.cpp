@@ -29,8 +29,7 @@ class ImageryImport final : public Command {
         : Command("import",
                   "Reproject a georeferenced raster (any CRS) to EPSG:3857 and register it") {}
     void declare(CLI::App& cmd) override {
-        // WORKSPACE RASTER as two positionals, as before the command objects.
-        cmd.add_option("WORKSPACE", m_a.workspace, "Workspace GeoPackage")->required();
+        m_workspace.declare(cmd);
         cmd.add_option("RASTER", m_a.source, "GeoTIFF or any raster GDAL reads")->required();
         cmd.add_option("--name", m_a.options.name, "Name of the imagery in the workspace")
             ->capture_default_str();
@@ -47,19 +46,20 @@ class ImageryImport final : public Command {
                      "Import imagery that does not overlap the workspace's grid");
     }
     int run() override {
+        m_a.workspace = m_workspace.path();
         run_import(m_a);
         return ok;
     }
 
   private:
     ImportArgs m_a;
+    WorkspaceOption m_workspace;
 };
 
 } // namespace
 
 void add_imagery_commands(CommandSet& set) {
-    auto& imagery = set.group("imagery", "Satellite imagery for the maps");
-    set.add<ImageryImport>(imagery);
+    set.add<ImageryImport>(set.group("imagery", "Satellite imagery for the maps"));
 }
 
 } // namespace wangge::app

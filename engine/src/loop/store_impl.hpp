@@ -70,6 +70,11 @@ void update_incident(Statement& st, const Incident& inc);
 } // namespace detail
 
 class JournalReader;
+class PlaceAt;
+
+// The SQL condition (parameter ?1 = T) that holds for the matters a redraw moved to another
+// cell after T: their stored cell is not their cell at T (state_at.cpp, PlaceAt).
+[[nodiscard]] std::string moved_after_sql(const detail::Connection& db);
 
 // matter_at() for many matters at one time T, with its statements prepared once (the
 // replay of the matters that changed after T in statistics).
@@ -86,6 +91,7 @@ class Replayer {
     LocalTime m_at;
     detail::Statement m_incident;
     std::unique_ptr<JournalReader> m_journal;
+    std::unique_ptr<PlaceAt> m_place;
 };
 
 } // namespace wangge::loop
