@@ -6,7 +6,6 @@
 #include "wangge/error.hpp"
 #include "wangge/grid/import.hpp"
 #include "wangge/grid/validate.hpp"
-#include "wangge/sample/catalogue.hpp"
 #include "wangge/store/workspace.hpp"
 
 #include <cerrno>
@@ -27,7 +26,8 @@ struct ImportArgs {
     std::string note;
     std::string county;
     bool allow_defects = false;
-    double snap_m = 0; // 0: no snapping
+    double snap_m = 0;                   // 0: no snapping
+    std::vector<std::string> unit_names; // CSVs of official unit names (code,name)
     grid::ImportOptions options;
 };
 
@@ -53,17 +53,20 @@ grid::ValidationReport validate_for_import(const grid::Grid& g, const ImportArgs
     return report;
 }
 
-// Unit names already known to the workspace (from earlier versions), so a re-imported grid
-// keeps its villages' and townships' names; Jishan's official names fill the rest.
-std::function<std::string(const std::string&)> known_names(const store::Workspace* ws) {
+// Unit names: those already known to the workspace (from earlier versions), so a re-imported
+// grid keeps its villages' and townships' names, then the official lists given with
+// --unit-names (they win: the user asked for them). Units named nowhere stay unnamed.
+std::function<std::string(const std::string&)> known_names(const store::Workspace* ws,
+                                                           const std::vector<std::string>& files) {
     auto names = std::make_shared<std::map<std::string, std::string>>();
-    (*names)[sample::jishan_county_code] = sample::jishan_county_name;
-    for (const auto* list : {&sample::jishan_townships(), &sample::jishan_villages()})
-        for (const auto& n : *list)
-            (*names)[n.code] = n.name;
     if (ws)
         for (auto& [code, name] : ws->unit_names())
             (*names)[code] = std::move(name);
+    std::map<std::string, std::string> official;
+    for (const auto& f : files)
+        grid::read_unit_names(f, official);
+    for (auto& [code, name] : official)
+        (*names)[code] = std::move(name);
     return [names](const std::string& code) {
         auto it = names->find(code);
         return it == names->end() ? std::string() : it->second;
@@ -112,7 +115,7 @@ void run_import(const ImportArgs& a) {
     grid::ValidationReport report;
     try {
         auto ws = existed ? store::Workspace::open(target, true) : store::Workspace::create(target);
-        grid::derive_units(g, known_names(existed ? &ws : nullptr));
+        grid::derive_units(g, known_names(existed ? &ws : nullptr, a.unit_names));
         report = validate_for_import(g, a, ws);
         store::NewVersion nv{.grid = std::move(g),
                              .note = a.note,
@@ -163,6 +166,10 @@ class GridImport final : public Command {
         cmd.add_option("--where", m_a.options.where,
                        "OGR attribute filter, e.g. \"admin_level='8'\"");
         cmd.add_option("--note", m_a.note, "Why this version exists");
+        cmd.add_option("--unit-names", m_a.unit_names,
+                       "CSV with code and name columns naming the county, townships and villages "
+                       "(repeatable; e.g. data/admin/*_140824_jishan.csv)")
+            ->check(CLI::ExistingFile);
         cmd.add_option("--county", m_a.county, "County boundary to validate the cells against");
         cmd.add_option("--snap", m_a.snap_m,
                        "Node the cells' edges together first: move vertices within this many "

@@ -1,6 +1,7 @@
 // wangge incidents import|report|advance|show|list: matters of the closed loop. Thin over
 // loop/ (Session, LoopStore, Loop).
 #include "commands.hpp"
+#include "wangge/base/text.hpp"
 #include "wangge/error.hpp"
 #include "wangge/loop/history.hpp"
 #include "wangge/loop/session.hpp"
@@ -117,12 +118,22 @@ void print_incident(const loop::Session& s, const loop::IncidentRecord& r, loop:
     if (inc.closed_at) std::cout << "closed        " << loop::format_time(*inc.closed_at) << "\n";
 }
 
+// Text from the command line is stored as given: refuse what is not UTF-8 (a terminal set
+// to GBK) before anything is written, naming the option.
+void require_utf8(const char* option, const std::string& value) {
+    if (const auto bad = base::first_invalid_utf8(value))
+        throw InputError(std::string(option) + " is not valid UTF-8 at " +
+                         base::describe_invalid_utf8(value, *bad) +
+                         " (is the terminal set to GBK?); nothing was recorded");
+}
+
 // ---- import
 struct ImportArgs {
     std::string workspace;
     std::string file;
     std::string on_error = "fail";
     std::string at;
+    std::string encoding = "UTF-8";
 };
 
 void run_import(const ImportArgs& a) {
@@ -132,8 +143,17 @@ void run_import(const ImportArgs& a) {
     if (s->grid().cells.empty())
         throw DataError("the workspace has no grid: import one first", {.file = a.workspace});
     // Unknown categories fail with file and line unless they are skipped.
-    std::vector<loop::Report> reports =
-        loop::read_reports_csv(a.file, skip ? nullptr : &s->catalogue());
+    std::vector<loop::Report> reports = [&] {
+        try {
+            return loop::read_reports_csv(a.file, skip ? nullptr : &s->catalogue(), a.encoding);
+        } catch (const InputError& e) {
+            if (e.message().starts_with("not valid UTF-8"))
+                throw InputError(e.message() + ", or import it with --encoding GBK; nothing was "
+                                               "imported",
+                                 e.context());
+            throw;
+        }
+    }();
     // The file's ids are the key: a report imported before (by an earlier, complete run)
     // is skipped, so re-running the same file never duplicates a matter.
     const auto existing = s->store().incident_ids();
@@ -173,7 +193,10 @@ void run_import(const ImportArgs& a) {
         }
         todo.push_back(std::move(r));
     }
-    const auto summary = s->store().import_reports(todo, s->context());
+    // Stored ids are checked again inside the write transaction: an import of the same file
+    // running at the same time may have landed since.
+    const auto summary = s->store().import_reports(todo, s->context(), true);
+    already += summary.already;
     std::cout << "imported " << summary.imported << " of " << reports.size() << " reports from "
               << a.file << " into " << a.workspace << "\n";
     if (already) std::cout << "skipped       " << already << " already imported (same id)\n";
@@ -193,10 +216,19 @@ struct ReportArgs {
     std::string reporter;
     std::string note;
     std::int64_t id = 0;
+    bool id_given = false;
     std::string at;
 };
 
 void run_report(const ReportArgs& a) {
+    if (a.id_given && (a.id < 1 || a.id > loop::max_incident_id))
+        throw InputError("--id " + std::to_string(a.id) +
+                         ": an incident id is a whole number from 1 to " +
+                         std::to_string(loop::max_incident_id) +
+                         " (2^53 - 1, exact in JSON); nothing was recorded");
+    require_utf8("--category", a.category);
+    require_utf8("--reporter", a.reporter);
+    require_utf8("--note", a.note);
     const loop::LocalTime at = time_or_now(a.at);
     auto s = loop::Session::open(a.workspace);
     (void)s->catalogue().category_at(a.category); // DataError naming an unknown category
@@ -206,22 +238,19 @@ void run_report(const ReportArgs& a) {
                         .at = at,
                         .reporter = a.reporter,
                         .note = a.note};
-    if (report.id <= 0) {
-        const auto ids = s->store().incident_ids();
-        report.id = ids.empty() ? 1 : ids.back() + 1;
-    } else if (s->store().incident(report.id)) {
+    if (report.id > 0 && s->store().incident(report.id))
         throw DataError("incident " + std::to_string(report.id) + " exists already",
                         {.file = a.workspace});
-    }
-    const auto record = loop::make_record(report, s->context());
+    // Without --id the next free id is chosen by insert_report inside its write transaction.
+    auto record = loop::make_record(report, s->context());
     if (record.cell.empty())
         throw DataError("point " + fixed(a.lon, 6) + ", " + fixed(a.lat, 6) +
                             " is outside every cell of grid version " +
                             std::to_string(s->grid_version()) +
                             " (outside the county); nothing was recorded",
                         {.file = a.workspace});
-    s->store().insert(std::span(&record, 1), {}, s->loop());
-    std::cout << "reported incident " << report.id << "\n";
+    s->store().insert_report(record, s->loop());
+    std::cout << "reported incident " << record.incident.report.id << "\n";
     print_incident(*s, record, s->loop().status(record.incident, at), at);
 }
 
@@ -446,7 +475,10 @@ void run_list(const ListArgs& a) {
         std::cout << line;
     });
     if (a.json)
-        std::cout << arr.dump(2) << "\n";
+        // Text stored before UTF-8 was enforced is shown with U+FFFD rather than failing the
+        // whole listing.
+        std::cout << arr.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+                  << "\n";
     else
         std::cout << n << " incidents (status at " << loop::format_time(at) << ")\n";
 }
@@ -464,6 +496,9 @@ void register_incidents(CLI::App& app) {
     auto* imp = inc->add_subcommand("import", "Import reports from a CSV file, in one transaction");
     imp->add_option("WORKSPACE", ia->workspace, "Workspace GeoPackage")->required();
     imp->add_option("FILE", ia->file, "CSV: id,category,lon,lat,reported_at,reporter")->required();
+    imp->add_option("--encoding", ia->encoding,
+                    "Text encoding of FILE (GBK, GB18030, ...; converted to UTF-8)")
+        ->capture_default_str();
     imp->add_option("--on-error", ia->on_error,
                     "fail: refuse the file on an unknown category or a point outside the grid; "
                     "skip: leave such reports out")
@@ -480,7 +515,8 @@ void register_incidents(CLI::App& app) {
     rep->add_option("--lat", ra->lat, "Latitude (WGS 84)")->required();
     rep->add_option("--reporter", ra->reporter, "Who reports it");
     rep->add_option("--note", ra->note, "What was seen (kept with the matter)");
-    rep->add_option("--id", ra->id, "Incident id (default: the next free one)");
+    rep->add_option("--id", ra->id, "Incident id, 1 to 2^53-1 (default: the next free one)")
+        ->each([ra](const std::string&) { ra->id_given = true; });
     add_at(rep, ra->at);
     rep->callback([ra] { run_report(*ra); });
 

@@ -1,5 +1,6 @@
 #include "wangge/grid/import.hpp"
 
+#include "wangge/base/csv.hpp"
 #include "wangge/error.hpp"
 #include "wangge/geo/gdal.hpp"
 #include "wangge/geo/geos.hpp"
@@ -322,6 +323,25 @@ void derive_units(Grid& grid, const std::function<std::string(const std::string&
     add(UnitLevel::township, townships, [](const std::string& c) { return c.substr(0, 6); });
     add(UnitLevel::village, villages,
         [](const std::string& c) { return c.size() == 12 ? c.substr(0, 9) : std::string(); });
+}
+
+void read_unit_names(const std::string& csv_path, std::map<std::string, std::string>& names) {
+    const auto t = base::CsvTable::read(csv_path);
+    const std::size_t code_col = t.column("code"), name_col = t.column("name");
+    for (const auto& row : t.rows()) {
+        const std::string code = t.field(row, code_col);
+        const std::string name = t.field(row, name_col);
+        if (code.size() < 6 || code.size() > 12 ||
+            code.find_first_not_of("0123456789") != std::string::npos)
+            throw t.error(row, "'" + code + "' is not a division code (6 to 12 digits)", "code");
+        if (name.empty()) throw t.error(row, "unit " + code + " has no name", "name");
+        const auto [it, added] = names.emplace(code, name);
+        if (!added && it->second != name)
+            throw t.error(row,
+                          "unit " + code + " is named '" + name + "' here but '" + it->second +
+                              "' before",
+                          "name");
+    }
 }
 
 } // namespace wangge::grid

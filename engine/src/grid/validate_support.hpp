@@ -5,6 +5,7 @@
 
 #include "validate_geometry.hpp"
 #include "wangge/error.hpp"
+#include "wangge/geo/box_index.hpp"
 #include "wangge/geo/geometry.hpp"
 #include "wangge/geo/geos.hpp"
 #include "wangge/geo/proj.hpp"
@@ -122,85 +123,8 @@ class LocalScale {
     std::vector<Jacobian> m_j;
 };
 
-// ---- a uniform grid over boxes -----------------------------------------------------------
-
-class BoxIndex {
-  public:
-    BoxIndex(const std::vector<Box>& boxes, const std::vector<char>& include) {
-        for (std::size_t i = 0; i < boxes.size(); ++i)
-            if (include[i]) m_extent.expand(boxes[i]);
-        const std::size_t n = boxes.size();
-        m_stamp.assign(n, 0);
-        if (!m_extent.valid()) return;
-        const double w = std::max(m_extent.maxx - m_extent.minx, 1e-12);
-        const double h = std::max(m_extent.maxy - m_extent.miny, 1e-12);
-        const double per = std::sqrt(static_cast<double>(std::max<std::size_t>(n, 1)) / (w * h));
-        m_nx = std::clamp(static_cast<int>(std::ceil(w * per)), 1, 2048);
-        m_ny = std::clamp(static_cast<int>(std::ceil(h * per)), 1, 2048);
-        m_sx = m_nx / w;
-        m_sy = m_ny / h;
-        // Two passes into one flat array: counts, then items.
-        m_start.assign(static_cast<std::size_t>(m_nx) * m_ny + 1, 0);
-        auto each_bucket = [&](const Box& b, auto&& f) {
-            int i0, j0, i1, j1;
-            range(b, i0, j0, i1, j1);
-            for (int j = j0; j <= j1; ++j)
-                for (int i = i0; i <= i1; ++i)
-                    f(static_cast<std::size_t>(j) * m_nx + i);
-        };
-        for (std::size_t k = 0; k < n; ++k)
-            if (include[k]) each_bucket(boxes[k], [&](std::size_t b) { ++m_start[b + 1]; });
-        for (std::size_t b = 1; b < m_start.size(); ++b)
-            m_start[b] += m_start[b - 1];
-        m_items.resize(m_start.back());
-        std::vector<std::uint32_t> fill(m_start.begin(), m_start.end() - 1);
-        for (std::size_t k = 0; k < n; ++k)
-            if (include[k])
-                each_bucket(boxes[k], [&](std::size_t b) {
-                    m_items[fill[b]++] = static_cast<std::uint32_t>(k);
-                });
-        m_boxes = &boxes;
-    }
-
-    // Calls f(index) once for every included box that intersects b.
-    template <class F> void query(const Box& b, F&& f) {
-        if (!m_boxes || !b.valid() || !b.intersects(m_extent)) return;
-        if (++m_epoch == 0) {
-            std::fill(m_stamp.begin(), m_stamp.end(), 0);
-            m_epoch = 1;
-        }
-        int i0, j0, i1, j1;
-        range(b, i0, j0, i1, j1);
-        for (int j = j0; j <= j1; ++j)
-            for (int i = i0; i <= i1; ++i) {
-                const std::size_t bucket = static_cast<std::size_t>(j) * m_nx + i;
-                for (std::uint32_t s = m_start[bucket]; s < m_start[bucket + 1]; ++s) {
-                    const std::uint32_t k = m_items[s];
-                    if (m_stamp[k] == m_epoch) continue;
-                    m_stamp[k] = m_epoch;
-                    if ((*m_boxes)[k].intersects(b)) f(k);
-                }
-            }
-    }
-
-  private:
-    void range(const Box& b, int& i0, int& j0, int& i1, int& j1) const {
-        auto cx = [&](double x) {
-            return std::clamp(static_cast<int>((x - m_extent.minx) * m_sx), 0, m_nx - 1);
-        };
-        auto cy = [&](double y) {
-            return std::clamp(static_cast<int>((y - m_extent.miny) * m_sy), 0, m_ny - 1);
-        };
-        i0 = cx(b.minx), i1 = cx(b.maxx), j0 = cy(b.miny), j1 = cy(b.maxy);
-    }
-
-    const std::vector<Box>* m_boxes = nullptr;
-    Box m_extent;
-    int m_nx = 1, m_ny = 1;
-    double m_sx = 1, m_sy = 1;
-    std::vector<std::uint32_t> m_start, m_items, m_stamp;
-    std::uint32_t m_epoch = 0;
-};
+// The box index is the engine's one R-tree (geo/box_index.hpp).
+using geo::BoxIndex;
 
 // ---- GEOS helpers --------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 #include "wangge/store/workspace.hpp"
 
+#include "wangge/base/busy.hpp"
 #include "wangge/base/output_file.hpp"
 #include "wangge/error.hpp"
 #include "wangge/geo/proj.hpp"
@@ -209,7 +210,8 @@ void roll_back_interrupted_write(const std::string& path) {
     sqlite3* db = nullptr;
     int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
     if (rc == SQLITE_OK) {
-        sqlite3_busy_timeout(db, 30000); // a writer that is still alive finishes first
+        // A writer that is still alive finishes first.
+        sqlite3_busy_timeout(db, base::busy_timeout_ms());
         rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
     }
     const std::string why = db ? sqlite3_errmsg(db) : "out of memory";

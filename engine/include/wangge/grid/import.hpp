@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -55,5 +56,11 @@ std::size_t snap_grid(Grid& grid, double tolerance_m);
 // Fills grid.units with the villages, townships and county that the cells' codes name, each
 // the union of its cells. name_of gives a unit's name from its code ("" if unknown).
 void derive_units(Grid& grid, const std::function<std::string(const std::string&)>& name_of);
+
+// Official names of administrative units from a CSV with a header holding `code` and `name`
+// columns (others are ignored, so the division lists in data/admin/ read as they are). Codes
+// are 6 to 12 digits. Adds to `names`; throws InputError naming file and line for a bad code,
+// an empty name, or a code named differently twice.
+void read_unit_names(const std::string& csv_path, std::map<std::string, std::string>& names);
 
 } // namespace wangge::grid

@@ -40,6 +40,10 @@ namespace detail {
 struct StoreAccess;
 }
 
+// The largest incident id: 2^53 - 1, the last integer a JSON reader (a browser) keeps exact.
+// Ids run from 1; every write refuses others (InputError).
+inline constexpr std::int64_t max_incident_id = (std::int64_t{1} << 53) - 1;
+
 // A report as it comes in (from a worker's app, a citizen, a sensor or a file).
 struct Report {
     std::int64_t id = 0;
@@ -75,6 +79,7 @@ struct ImportOptions {
 
 struct ImportSummary {
     std::size_t imported = 0;
+    std::size_t already = 0; // stored before (skip_stored)
     std::size_t outside_grid = 0;
     std::size_t near_boundary = 0;
     std::size_t unrouted = 0; // no holder, not even the territory
@@ -159,9 +164,19 @@ class LoopStore {
 
     // Locates, routes and opens every report and writes them in one transaction (the
     // locating runs on a second thread, overlapped with the writing). A report
-    // whose id exists already fails the whole import (StoreError), as does an unknown
-    // category (DataError).
-    ImportSummary import_reports(std::span<const Report> reports, const ImportContext& context);
+    // whose id exists already fails the whole import (StoreError) unless skip_stored, when
+    // it is left out (counted in ImportSummary::already; the check runs inside the
+    // transaction, so two imports of one file at once never collide). An unknown category
+    // fails it too (DataError).
+    ImportSummary import_reports(std::span<const Report> reports, const ImportContext& context,
+                                 bool skip_stored = false);
+
+    // Writes one newly reported matter and its first step in one BEGIN IMMEDIATE
+    // transaction. An id of 0 takes the next free one (the largest stored id + 1), chosen
+    // inside that transaction, so concurrent writers never collide; the chosen id is written
+    // back into `record`. A stored id fails with StoreError ("exists already"), an id outside
+    // 1..max_incident_id or no id left with InputError.
+    void insert_report(IncidentRecord& record, const Loop& loop);
 
     // Writes finished records and their journal as they are (a generated history, a copy
     // from another workspace), with their steps, in one transaction. A repeated id fails it
