@@ -1,6 +1,7 @@
 // wangge render: status maps as PNG for screens, PDF/SVG print maps. Thin over render/.
 #include "command.hpp"
 #include "wangge/error.hpp"
+#include "wangge/loop/calendar.hpp"
 #include "wangge/render/renderer.hpp"
 #include "wangge/store/workspace.hpp"
 
