@@ -315,9 +315,12 @@ History generate_history(const ImportContext& context, const HistoryOptions& opt
 
     History history;
     history.records.reserve(reports.size());
+    // The history's reports are judged against its own "now", not the machine's clock.
+    ImportContext at_end = context;
+    at_end.options.now = options.end;
     for (std::size_t i = 0; i < reports.size(); ++i) {
         reports[i].id = options.first_id + static_cast<std::int64_t>(i);
-        history.records.push_back(make_record(reports[i], context));
+        history.records.push_back(make_record(reports[i], at_end));
         Walker(context, options, rng, history.records.back(), history.journal).run();
     }
     return history;

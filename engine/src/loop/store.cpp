@@ -73,7 +73,26 @@ INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier)
 
 } // namespace
 
+void check_report_time(const Report& report, LocalTime now, const Calendar& calendar,
+                       bool allow_backdated) {
+    const auto name = [&] {
+        return "report " + (report.id > 0 ? std::to_string(report.id) + " " : std::string()) +
+               "dated " + format_time(report.at);
+    };
+    if (report.at.minutes > now.minutes + report_clock_tolerance_minutes)
+        throw InputError(name() + " is in the future (now " + format_time(now) +
+                         "; reports may be at most " +
+                         std::to_string(report_clock_tolerance_minutes) + " minutes ahead)");
+    if (!allow_backdated &&
+        static_cast<int>(date_of(report.at).year()) < calendar.first_covered_year())
+        throw InputError(name() + " is before the calendar starts (the calendars cover " +
+                         calendar.covered_years_text() +
+                         "); --allow-backdated accepts it with deadlines counted Mon-Fri");
+}
+
 IncidentRecord make_record(const Report& report, const ImportContext& context) {
+    check_report_time(report, context.options.now ? *context.options.now : now_local(),
+                      context.loop.calendar(), context.options.allow_backdated);
     IncidentRecord r;
     r.lonlat = report.lonlat;
     r.grid_version = context.grid_version;
@@ -88,8 +107,13 @@ IncidentRecord make_record(const Report& report, const ImportContext& context) {
         r.township = cell->township_code;
     }
     const bool urban = context.options.urban_townships.count(r.township) > 0;
-    r.incident = context.loop.open(
-        {report.id, report.category, urban, report.at, report.reporter, report.note});
+    try {
+        r.incident = context.loop.open(
+            {report.id, report.category, urban, report.at, report.reporter, report.note});
+    } catch (const InputError& e) {
+        // A deadline outside the calendar's years: name the report.
+        throw InputError("report " + std::to_string(report.id) + ": " + e.message());
+    }
     if (cell) {
         const auto& category = context.loop.catalogue().category_at(report.category);
         const Route route =

@@ -75,7 +75,22 @@ struct ImportOptions {
     double near_boundary_m = 30;
     // Township-level units counted as town (1 h verification); the rest are countryside.
     std::set<std::string> urban_townships{"140824100", "140824400", "140824401"};
+    // The time new reports are judged against (check_report_time); nullopt: the machine's
+    // clock. A generated history sets it to its own "now".
+    std::optional<LocalTime> now;
+    // Accept reports dated before the calendar's first covered year; their deadlines are
+    // then counted Mon-Fri, so the context's Loop must allow that (LoopOptions::uncovered).
+    bool allow_backdated = false;
 };
+
+// How far a report may be dated after "now" (clocks of phones and sensors drift).
+inline constexpr int report_clock_tolerance_minutes = 15;
+
+// A new report's time, checked before anything is written: refused (InputError naming the
+// report) when dated more than report_clock_tolerance_minutes after `now`, or before the
+// first year the calendar covers unless allow_backdated.
+void check_report_time(const Report& report, LocalTime now, const Calendar& calendar,
+                       bool allow_backdated);
 
 struct ImportSummary {
     std::size_t imported = 0;
@@ -95,7 +110,8 @@ struct ImportContext {
     ImportOptions options = {};
 };
 
-// Locates, routes and opens one report (no storage): the record an import writes.
+// Locates, routes and opens one report (no storage): the record an import writes. Checks
+// the report's time first (check_report_time with the context's options).
 [[nodiscard]] IncidentRecord make_record(const Report& report, const ImportContext& context);
 
 // Performance per unit of the hierarchy or per holder.
