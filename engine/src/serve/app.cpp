@@ -930,6 +930,10 @@ Response App::open311(const Request& req) {
     return not_found("Open311: no such resource: " + req.path);
 }
 
+void App::warm() {
+    if (m_tiles) m_tiles->warm(m_live);
+}
+
 void App::publish(const Change& change) {
     const auto& after = *change.after;
     json cells = json::array();

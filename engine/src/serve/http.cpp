@@ -16,6 +16,7 @@
 #include <charconv>
 #include <chrono>
 #include <iostream>
+#include <latch>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -496,6 +497,18 @@ void HttpServer::run(bool handle_signals) {
             if (!ec) drain();
         });
     }
+    // One warm-up task per worker, each held at the latch until all have started, so every
+    // worker runs exactly one; queued before the first accept, so before any request.
+    auto started = std::make_shared<std::latch>(impl->threads);
+    for (int i = 0; i < impl->threads; ++i)
+        asio::post(impl->pool, [impl, started] {
+            started->arrive_and_wait();
+            try {
+                impl->handler.warm();
+            } catch (const std::exception& e) {
+                std::cerr << "wangge serve: warm-up: " << e.what() << "\n";
+            }
+        });
     impl->accept();
     std::vector<std::thread> io;
     for (int i = 1; i < impl->threads; ++i)

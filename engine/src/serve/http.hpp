@@ -54,6 +54,8 @@ class Handler {
     virtual std::optional<Response> fast(const Request& request) = 0;
     // Answers on a worker thread; may block (SQLite, rendering).
     virtual Response handle(const Request& request) = 0;
+    // Runs once on every worker thread before its first request (load per-thread state).
+    virtual void warm() {}
 };
 
 // The replay log and fan-out of the event stream. Event ids grow by one; the last
