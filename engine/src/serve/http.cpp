@@ -395,22 +395,40 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         sse->start(last, true);
     }
 
-    void write(Response r) {
-        auto res = std::make_shared<http::response<http::string_body>>();
-        res->version(m_version);
-        res->result(r.status);
-        res->set(http::field::server, "wangge");
-        if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
-        res->set("X-Content-Type-Options", "nosniff");
+    template <class Message> void head_of(Message& res, const Response& r, std::size_t length) {
+        res.version(m_version);
+        res.result(r.status);
+        res.set(http::field::server, "wangge");
+        if (!r.content_type.empty()) res.set(http::field::content_type, r.content_type);
+        res.set("X-Content-Type-Options", "nosniff");
         for (auto& [k, v] : r.headers)
-            res->set(k, v);
-        res->keep_alive(m_keep_alive);
-        const auto length = r.body.size();
-        if (!m_head) res->body() = std::move(r.body);
-        res->content_length(length);
+            res.set(k, v);
+        res.keep_alive(m_keep_alive);
+        res.content_length(length);
+    }
+
+    void write(Response r) {
         m_stream.expires_after(write_timeout);
-        http::async_write(m_stream, *res,
-                          [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+        if (r.shared_body) {
+            // A cached tile: the response points into the cache's bytes, which it keeps alive.
+            using Shared = http::response<http::span_body<const char>>;
+            auto res = std::make_shared<Shared>();
+            head_of(*res, r, r.shared_body->size());
+            if (!m_head) res->body() = {r.shared_body->data(), r.shared_body->size()};
+            return send(std::move(res), std::move(r.shared_body));
+        }
+        auto res = std::make_shared<http::response<http::string_body>>();
+        head_of(*res, r, r.body.size());
+        if (!m_head) res->body() = std::move(r.body);
+        send(std::move(res), nullptr);
+    }
+
+    template <class Message>
+    void send(std::shared_ptr<Message> res, std::shared_ptr<const std::string> keep) {
+        auto& msg = *res;
+        http::async_write(m_stream, msg,
+                          [self = shared_from_this(), res = std::move(res),
+                           keep = std::move(keep)](beast::error_code ec, std::size_t) {
                               if (ec || !self->m_keep_alive || self->m_server->draining)
                                   return self->close();
                               self->read();

@@ -36,6 +36,8 @@ struct Response {
     unsigned status = 200;
     std::string content_type = "application/json; charset=utf-8";
     std::string body;
+    // Instead of body: bytes shared with a cache (a tile), sent without a copy. Immutable.
+    std::shared_ptr<const std::string> shared_body;
     std::vector<std::pair<std::string, std::string>> headers;
 };
 

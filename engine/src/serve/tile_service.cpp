@@ -141,7 +141,7 @@ Response TileService::reply(const Request& req, tiles::Layer layer, const EntryP
         r.status = 304;
         return r;
     }
-    r.body = e->bytes;
+    r.shared_body = std::shared_ptr<const std::string>(e, &e->bytes); // no copy
     return r;
 }
 
