@@ -1,9 +1,14 @@
 // Write -> browser pixels (bench/serve/run.py): the page of a running `wangge serve` in
 // Debian's chromium (headless, puppeteer-core), centred on a cell with no open matter; an
 // overdue matter is reported in that cell through the API and the time until the page's
-// screen shows the cell in the overdue colour is measured, several cells in turn.
+// status overlay shows the cell in the overdue colour is measured, several cells in turn.
+// The colour is read in the page at every animation frame from the overlay layer's canvas
+// (OpenLayers' layer.getData): what the browser composes onto the screen, without the
+// hundreds of milliseconds a screenshot per poll would add. tests/serve/e2e.mjs checks the
+// same change on real screenshots.
 //   node pixels.mjs BASE_URL TOKEN STYLE_DIR NODE_MODULES [ROUNDS]
-// Prints one JSON line: {"ms": [...], "ack_ms": [...]}.
+// Prints one JSON line: {"ms": [...], "event_ms": [...], "ack_ms": [...], "cells": [...]},
+// times from sending the report.
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -15,7 +20,7 @@ const require = createRequire(join(nodeModules, 'x.js'));
 const puppeteer = require('puppeteer-core');
 const getJSON = async (path) => (await fetch(base + path)).json();
 
-// The overdue fill of the style over whatever the cell showed before (as tests/serve/e2e.mjs).
+// The overdue fill of the style and its opacity: the overlay's pixel over an overdue cell.
 const params = readFileSync(join(styleDir, 'params.ent'), 'utf8');
 const entity = (name) => params.match(new RegExp(`<!ENTITY ${name} "([^"]+)"`))[1];
 const fill = [1, 3, 5].map((i) => parseInt(entity('overdue').slice(i, i + 2), 16));
@@ -44,43 +49,48 @@ const browser = await puppeteer.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
     '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`],
 });
-const out = { ms: [], ack_ms: [], cells: [] };
+const out = { ms: [], event_ms: [], tile_ms: [], ack_ms: [], cells: [] };
 try {
   const page = await browser.newPage();
   await page.setViewport({ width: 1280, height: 800 });
   const settled = 'window.wangge && window.wangge.ready && window.wangge.tilesLoading === 0 && window.wangge.tilesLoaded > 0';
-  // The median colour of a 9 x 9 patch around a lon/lat, from a screenshot of just that patch.
-  const colourAt = async (lonlat) => {
-    const [x, y] = await page.evaluate(([lon, lat]) => {
-      const p = window.wanggePixelOf(lon, lat);
-      const r = document.getElementById('map').getBoundingClientRect();
-      return [Math.round(r.left + p[0]), Math.round(r.top + p[1])];
-    }, lonlat);
-    const png = await page.screenshot({ clip: { x: x - 4, y: y - 4, width: 9, height: 9 } });
-    return page.evaluate(async (b64) => {
-      const bmp = await createImageBitmap(await (await fetch('data:image/png;base64,' + b64)).blob());
-      const c = new OffscreenCanvas(bmp.width, bmp.height).getContext('2d');
-      c.drawImage(bmp, 0, 0);
-      const d = c.getImageData(0, 0, bmp.width, bmp.height).data;
-      return [0, 1, 2].map((k) => {
-        const v = [];
-        for (let i = k; i < d.length; i += 4) v.push(d[i]);
-        v.sort((a, b) => a - b);
-        return v[v.length >> 1];
-      });
-    }, Buffer.from(png).toString('base64'));
-  };
   for (const [i, p] of picks.entries()) {
     await page.goto(`${base}/?lon=${p.sample[0]}&lat=${p.sample[1]}&z=15`, { waitUntil: 'load' });
     await page.waitForFunction(settled, { timeout: 60000 });
     await new Promise((r) => setTimeout(r, 300));
-    const before = await colourAt(p.sample);
-    const expected = before.map((v, k) => Math.round(fill[k] * alpha + v * (1 - alpha)));
-    const isRed = (c) => c.every((v, k) => Math.abs(v - expected[k]) <= 40);
-    if (isRed(before)) continue;
+    // In the page, at every animation frame: when the change event is applied, when the
+    // overlay's pixels at the sample point turn overdue.
+    await page.evaluate(([lon, lat, fill, alpha]) => {
+      const w = window.wangge, e0 = w.events, l0 = w.tilesLoaded;
+      const layer = window.wanggeMap.getLayers().getArray().find((l) => l.getZIndex() === 2);
+      const b = (window.__bench = {});
+      const red = () => {
+        const p = window.wanggePixelOf(lon, lat);
+        const px = [];
+        for (let dx = -2; dx <= 2; dx++)
+          for (let dy = -2; dy <= 2; dy++) {
+            const d = layer.getData([p[0] + dx, p[1] + dy]);
+            if (d) px.push(d);
+          }
+        if (px.length < 13) return false;
+        const med = [0, 1, 2, 3].map((k) => px.map((d) => d[k]).sort((a, c) => a - c)[px.length >> 1]);
+        b.last = med;
+        return fill.every((v, k) => Math.abs(med[k] - v) <= 40) && Math.abs(med[3] - alpha * 255) <= 40;
+      };
+      b.before = red();
+      const tick = () => {
+        if (!b.event && w.events > e0) b.event = Date.now();
+        if (b.event && !b.tile && w.tilesLoaded > l0) b.tile = Date.now();
+        if (!b.red && red()) b.red = Date.now();
+        if (!b.red) requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    }, [p.sample[0], p.sample[1], fill, alpha]);
+    if (await page.evaluate(() => window.__bench.before)) continue;
+    const wall0 = Date.now();
+    const t0 = performance.now();
     // Reported two hours before the server's "now": overdue at once (30 minutes to dispatch).
     const t = new Date(Date.parse(now + ':00Z') - 2 * 3600e3).toISOString().slice(0, 16);
-    const t0 = performance.now();
     const res = await fetch(`${base}/api/matters`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
@@ -88,10 +98,16 @@ try {
     });
     if (res.status !== 201) throw new Error(`report answered ${res.status}: ${await res.text()}`);
     const ack = performance.now() - t0;
-    let c = before;
-    while (!isRed(c) && performance.now() - t0 < 10000) c = await colourAt(p.sample);
-    if (!isRed(c)) throw new Error(`cell ${p.code} did not turn red`);
-    out.ms.push(Math.round(performance.now() - t0));
+    await page.waitForFunction('window.__bench.red', { timeout: 10000, polling: 50 }).catch(async () => {
+      const last = await page.evaluate(() => JSON.stringify(window.__bench));
+      await page.screenshot({ path: join(tmpdir(), 'wangge-bench-pixels.png') });
+      throw new Error(`cell ${p.code} did not turn red: ${last}, expected ${fill} alpha ${alpha}`);
+    });
+    const marks = await page.evaluate(() => window.__bench);
+    out.ms.push(marks.red - wall0);
+    out.event_ms.push(marks.event ? marks.event - wall0 : null);
+    out.tile_ms.push(marks.tile ? marks.tile - wall0 : null);
+
     out.ack_ms.push(Math.round(ack));
     out.cells.push(p.code);
   }

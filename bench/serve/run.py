@@ -142,9 +142,11 @@ try:
             print("write -> browser pixels: failed: " + (out.stderr.strip().splitlines() or ["?"])[-1])
         else:
             px = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"write -> browser pixels (cell overdue on screen): p50 {statistics.median(px['ms']):.0f} ms, "
-                  f"max {max(px['ms'])} ms over {len(px['ms'])} (acknowledged p50 "
-                  f"{statistics.median(px['ack_ms']):.0f} ms)")
+            med = lambda k: statistics.median([v for v in px[k] if v is not None] or [float("nan")])
+            print(f"write -> browser pixels (the cell overdue in the page's overlay): p50 {med('ms'):.0f} ms, "
+                  f"max {max(px['ms'])} ms over {len(px['ms'])} (p50s in the page: acknowledged "
+                  f"{med('ack_ms'):.0f} ms, event applied {med('event_ms'):.0f} ms, a refetched tile in "
+                  f"{med('tile_ms'):.0f} ms)")
 finally:
     srv.terminate()
     srv.wait(timeout=30)

@@ -182,13 +182,14 @@ void EventHub::close_all() {
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     Impl(HttpLimits l, Handler& h, EventHub& e, int n)
         : limits(l), handler(h), hub(e), threads(std::max(1, n)), ioc(threads), pool(threads),
-          acceptor(ioc), signals(ioc) {}
+          draw_pool(threads), acceptor(ioc), signals(ioc) {}
     HttpLimits limits;
     Handler& handler;
     EventHub& hub;
     int threads;
     asio::io_context ioc;
-    asio::thread_pool pool;
+    asio::thread_pool pool;      // data requests (SQLite)
+    asio::thread_pool draw_pool; // map tiles (Mapnik)
     tcp::acceptor acceptor;
     asio::signal_set signals;
     std::atomic<bool> draining{false};
@@ -367,7 +368,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
             return write(json_error(500, e.what()));
         }
         // The rest may block: run it on a worker, answer on this connection's strand.
-        asio::post(m_server->pool, [self = shared_from_this(), req = std::move(req)] {
+        auto& pool = m_server->handler.draws(req) ? m_server->draw_pool : m_server->pool;
+        asio::post(pool, [self = shared_from_this(), req = std::move(req)] {
             Response r;
             try {
                 r = self->m_server->handler.handle(req);
@@ -519,7 +521,7 @@ void HttpServer::run(bool handle_signals) {
     // worker runs exactly one; queued before the first accept, so before any request.
     auto started = std::make_shared<std::latch>(impl->threads);
     for (int i = 0; i < impl->threads; ++i)
-        asio::post(impl->pool, [impl, started] {
+        asio::post(impl->draw_pool, [impl, started] {
             started->arrive_and_wait();
             try {
                 impl->handler.warm();
@@ -535,6 +537,7 @@ void HttpServer::run(bool handle_signals) {
     for (auto& t : io)
         t.join();
     impl->pool.join();
+    impl->draw_pool.join();
 }
 
 void HttpServer::drain() {

@@ -56,7 +56,10 @@ class Handler {
     virtual std::optional<Response> fast(const Request& request) = 0;
     // Answers on a worker thread; may block (SQLite, rendering).
     virtual Response handle(const Request& request) = 0;
-    // Runs once on every worker thread before its first request (load per-thread state).
+    // Requests handle() draws (map tiles) run on workers of their own, so a map waiting for
+    // a changed tile never queues behind slower data requests (and the reverse).
+    [[nodiscard]] virtual bool draws(const Request& /*request*/) const { return false; }
+    // Runs once on every drawing worker before its first request (load per-thread state).
     virtual void warm() {}
 };
 
