@@ -169,6 +169,27 @@ void register_redraw(CLI::App& grid) {
         }));
     });
 
+    // ---- move-boundary
+    struct MoveArgs : EditArgs {
+        std::string a, b, line;
+    };
+    auto mv = std::make_shared<MoveArgs>();
+    auto* move = grid.add_subcommand("move-boundary",
+                                     "Replace the boundary two neighbours share with a new line");
+    add_common(move, *mv);
+    move->add_option("CELL_A", mv->a, "Cell code")->required();
+    move->add_option("CELL_B", mv->b, "Neighbouring cell code")->required();
+    move->add_option("--line", mv->line,
+                     "LineString between the end points of the shared boundary (WKT, GeoJSON, or "
+                     "a file holding one)")
+        ->required();
+    move->callback([mv] {
+        const auto line = redraw::parse_line(mv->line);
+        print_outcome(redraw::edit_draft(mv->workspace, opt_version(mv->draft), [&](grid::Grid& g) {
+            return redraw::move_boundary(g, mv->a, mv->b, line);
+        }));
+    });
+
     // ---- recode
     struct RecodeArgs : EditArgs {
         std::string cell, code, village;

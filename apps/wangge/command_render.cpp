@@ -77,8 +77,14 @@ void run_render(const RenderArgs& a) {
         1)
         throw InputError("give at most one of --bbox, --township, --cell");
     const auto ws = store::Workspace::open(a.workspace);
-    const auto data = render::MapData::load(
-        ws, a.version > 0 ? std::optional<int>(a.version) : std::nullopt, a.imagery);
+    // At a past time the grid then in force: a redraw published with a later effective time
+    // is not drawn yet (its matters are still in the old cells then, loop/state_at.hpp).
+    const auto version =
+        a.version > 0 ? std::optional<int>(a.version)
+        : a.at.empty()
+            ? std::nullopt
+            : std::optional<int>(ws.version_at(loop::format_time(loop::parse_time(a.at))));
+    const auto data = render::MapData::load(ws, version, a.imagery);
     const render::Area area = !a.bbox.empty()
                                   ? render::area_of_lonlat(parse_bbox(a.bbox), data.get())
                               : !a.township.empty() ? render::area_of_unit(*data, a.township)

@@ -174,7 +174,9 @@ void run_export(TilesArgs a) {
     if (a.at.empty()) a.at = now_local_minutes();
 
     const auto ws = store::Workspace::open(a.workspace);
-    const auto data = render::MapData::load(ws);
+    // The grid in force at --at (a redraw effective later is not drawn yet).
+    const auto data =
+        render::MapData::load(ws, ws.version_at(loop::format_time(loop::parse_time(a.at))));
     std::string area_label;
     const auto area = area_of(a, *data, &area_label);
 

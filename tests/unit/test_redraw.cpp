@@ -4,6 +4,8 @@
 #include "wangge/geo/geometry.hpp"
 #include "wangge/grid/import.hpp"
 #include "wangge/grid/validate.hpp"
+#include "wangge/loop/session.hpp"
+#include "wangge/loop/state_at.hpp"
 #include "wangge/redraw/diff.hpp"
 #include "wangge/redraw/draft.hpp"
 #include "wangge/redraw/edit.hpp"
@@ -16,6 +18,7 @@
 #include <gtest/gtest.h>
 #include <iterator>
 #include <map>
+#include <set>
 #include <sstream>
 
 using namespace wangge;
@@ -273,10 +276,6 @@ TEST(Redraw, PublishMigratesOpenMattersAndTimeTravels) {
     EXPECT_EQ(*w.current_version(), 2);
     EXPECT_EQ(w.version_at("2026-04-01T11:59"), 1);
     EXPECT_EQ(w.version_at("2026-04-01T12:00"), 2);
-    const auto before = redraw::cells_at(ws, loop::parse_time("2026-04-01T11:00"));
-    EXPECT_EQ(before.at(9839), jishan_cell);
-    EXPECT_EQ(before.at(18741), jishan_cell);
-    EXPECT_TRUE(redraw::cells_at(ws, loop::parse_time("2026-04-01T12:30")).empty());
 
     // Publishing twice is refused and changes nothing.
     const std::string published = file_bytes(ws);
@@ -305,4 +304,184 @@ TEST(Redraw, PublishRefusesADraftWithDefects) {
                  DataError);
     EXPECT_EQ(file_bytes(ws), bytes);
     EXPECT_EQ(*store::Workspace::open(ws).current_version(), 1);
+}
+
+// Time travel across a publish: before the effective time every query groups by the old
+// cells, exactly as it did before the publish; from it on the moved matters are in the new
+// cells.
+TEST(Redraw, StatsAtBeforeAPublishGroupByTheOldCells) {
+    const auto dir = test::temp_dir();
+    const std::string ws = (dir / "j.gpkg").string();
+    ASSERT_EQ(run("sample jishan --workspace " + ws + " --no-imagery"), 0);
+    const auto before_e = loop::parse_time("2026-04-01T11:00");
+    const auto after_e = loop::parse_time("2026-04-01T13:00");
+    const auto stats = [&](loop::LocalTime at, loop::StatsBy by) {
+        const auto s = loop::Session::open(ws);
+        std::map<std::string, loop::StatsRow> out;
+        for (auto& r : s->store().stats(by, at, s->loop()))
+            out[r.key] = r;
+        return out;
+    };
+    const auto cells_before = stats(before_e, loop::StatsBy::cell);
+    const auto cells_after = stats(after_e, loop::StatsBy::cell);
+    const auto villages_before = stats(before_e, loop::StatsBy::village);
+    const auto villages_after = stats(after_e, loop::StatsBy::village);
+
+    (void)redraw::start_draft(ws, {.note = "split"});
+    (void)redraw::edit_draft(ws, std::nullopt, [](grid::Grid& g) {
+        return redraw::split_cell(g, jishan_cell, vertical_through(*g.find_cell(jishan_cell)));
+    });
+    const auto r = redraw::publish(ws, {.effective = loop::parse_time("2026-04-01T12:00")});
+    ASSERT_EQ(r.moved.size(), 2u); // 9839 and 18741, both open and in the old cell at both times
+
+    // Before E: the old cells, every row as before the publish.
+    EXPECT_EQ(stats(before_e, loop::StatsBy::cell), cells_before);
+    // After E: the two moved to 14082410020006, the closed ones stay in the old cell.
+    const auto after = stats(after_e, loop::StatsBy::cell);
+    ASSERT_TRUE(cells_after.count(jishan_cell));
+    EXPECT_EQ(after.at(jishan_cell).total, cells_after.at(jishan_cell).total - 2);
+    EXPECT_EQ(after.at(jishan_cell).closed, cells_after.at(jishan_cell).closed);
+    EXPECT_EQ(after.at("14082410020006").total, 2u);
+    EXPECT_EQ(after.at("14082410020006").closed, 0u);
+    EXPECT_FALSE(after.count("14082410020005"));
+    EXPECT_EQ(after.size(), cells_after.size() + 1);
+    for (const auto& [key, row] : cells_after) {
+        if (key == jishan_cell) continue;
+        EXPECT_EQ(after.at(key), row) << key;
+    }
+
+    // One matter and a cell filter at both times (incidents show/list --at).
+    const auto s = loop::Session::open(ws);
+    const auto m_before = loop::matter_at(s->store(), s->loop(), 9839, before_e);
+    const auto m_after = loop::matter_at(s->store(), s->loop(), 9839, after_e);
+    ASSERT_TRUE(m_before && m_after);
+    EXPECT_EQ(m_before->record.cell, jishan_cell);
+    EXPECT_EQ(m_before->record.grid_version, 1);
+    EXPECT_EQ(m_after->record.cell, "14082410020006");
+    EXPECT_EQ(m_after->record.grid_version, 2);
+    const auto ids = [&](loop::LocalTime at, const std::string& cell) {
+        std::vector<std::int64_t> out;
+        for (const auto& m :
+             loop::matters_at(s->store(), s->loop(), at, {.cell = cell, .open_only = true}))
+            out.push_back(m.record.incident.report.id);
+        return out;
+    };
+    EXPECT_EQ(ids(before_e, jishan_cell), (std::vector<std::int64_t>{9839, 18741}));
+    EXPECT_TRUE(ids(before_e, "14082410020006").empty());
+    EXPECT_TRUE(ids(after_e, jishan_cell).empty());
+    EXPECT_EQ(ids(after_e, "14082410020006"), (std::vector<std::int64_t>{9839, 18741}));
+    // By village nothing moved at either time (both parts stay in the village).
+    EXPECT_EQ(stats(before_e, loop::StatsBy::village), villages_before);
+    EXPECT_EQ(stats(after_e, loop::StatsBy::village), villages_after);
+}
+
+namespace {
+
+// The boundary cells a and b share, as a line from one end point to the other (their one run
+// of common edges, in a's ring order); empty when they share none or several.
+redraw::Line shared_line(const grid::Cell& a, const grid::Cell& b) {
+    std::set<std::pair<double, double>> vb;
+    for (const auto& poly : b.geometry.polygons)
+        for (const auto& ring : poly.rings)
+            for (const auto& p : ring)
+                vb.insert({p.x, p.y});
+    for (const auto& poly : a.geometry.polygons)
+        for (const auto& ring : poly.rings) {
+            const std::size_t n = ring.size() - 1;
+            const auto in = [&](std::size_t k) {
+                return vb.count({ring[k % n].x, ring[k % n].y}) > 0;
+            };
+            for (std::size_t k = 0; k < n; ++k)
+                if (in(k) && in(k + 1) && !in(k + n - 1)) {
+                    redraw::Line out{ring[k]};
+                    for (std::size_t m = k + 1; in(m) && out.size() <= n; ++m)
+                        out.push_back(ring[m % n]);
+                    return out;
+                }
+        }
+    return {};
+}
+
+} // namespace
+
+TEST(Redraw, MoveBoundaryIsExactAndGoesBack) {
+    for (const auto* source : {&jishan(), &liechtenstein()}) {
+        const grid::Grid& g0 = *source;
+        const double before = total_area(g0);
+        // The first pair of neighbours with one shared stretch of at least three vertices.
+        std::string a, b;
+        redraw::Line old;
+        for (std::size_t i = 0; i < g0.cells.size() && a.empty(); ++i)
+            for (std::size_t j = 0; j < g0.cells.size() && a.empty(); ++j) {
+                if (i == j) continue;
+                auto line = shared_line(g0.cells[i], g0.cells[j]);
+                if (line.size() < 3) continue;
+                grid::Grid probe = g0;
+                try {
+                    (void)redraw::move_boundary(probe, g0.cells[i].code, g0.cells[j].code, line);
+                } catch (const InputError& e) {
+                    // "the line is the boundary they share already" when it is the one run
+                    if (std::string(e.what()).find("share already") == std::string::npos &&
+                        std::string(e.what()).find("crosses") == std::string::npos)
+                        continue;
+                } catch (const DataError&) {
+                    continue; // several stretches
+                }
+                a = g0.cells[i].code;
+                b = g0.cells[j].code;
+                old = line;
+            }
+        ASSERT_FALSE(a.empty());
+        // The new boundary: the straight line between the end points, or, when that leaves
+        // the cells, the old one with its middle vertex pushed a little aside.
+        grid::Grid g = g0;
+        redraw::Line bent = old;
+        auto& mid = bent[bent.size() / 2];
+        const auto prev = bent[bent.size() / 2 - 1];
+        const auto next = bent[bent.size() / 2 + 1];
+        mid.x += (next.y - prev.y) * 0.1;
+        mid.y -= (next.x - prev.x) * 0.1;
+        const double pair_area = std::abs(geo::planar_area(g.find_cell(a)->geometry)) +
+                                 std::abs(geo::planar_area(g.find_cell(b)->geometry));
+        const auto hh = g.find_cell(a)->households + g.find_cell(b)->households;
+        redraw::Change ch;
+        try {
+            ch = redraw::move_boundary(g, a, b, bent);
+        } catch (const InputError&) {
+            bent = old;
+            mid = bent[bent.size() / 2];
+            mid.x -= (next.y - prev.y) * 0.1;
+            mid.y += (next.x - prev.x) * 0.1;
+            ch = redraw::move_boundary(g, a, b, bent);
+        }
+        EXPECT_NE(shapes(g), shapes(g0));
+        EXPECT_NEAR(total_area(g), before, 1e-9 * before);
+        EXPECT_NEAR(std::abs(geo::planar_area(g.find_cell(a)->geometry)) +
+                        std::abs(geo::planar_area(g.find_cell(b)->geometry)),
+                    pair_area, 1e-9 * pair_area);
+        EXPECT_EQ(g.find_cell(a)->households + g.find_cell(b)->households, hh);
+        EXPECT_TRUE(redraw::validate_touched(g, ch, {}).valid());
+        EXPECT_TRUE(grid::validate(g).valid());
+        // Moving it back (the line given from the other end) gives back every cell exactly.
+        const redraw::Line back(old.rbegin(), old.rend());
+        (void)redraw::move_boundary(g, b, a, back);
+        EXPECT_EQ(shapes(g), shapes(g0));
+
+        // Refused, the grid unchanged: ends elsewhere, a line leaving the two cells, cells
+        // that are not neighbours, the same cell twice.
+        g = g0;
+        redraw::Line off = old;
+        off.front().x += 1e-4;
+        EXPECT_THROW(redraw::move_boundary(g, a, b, off), InputError);
+        const auto box = geo::bounds(g.find_cell(a)->geometry);
+        redraw::Line wild{old.front(), {box.minx - 0.1, box.miny - 0.1}, old.back()};
+        EXPECT_THROW(redraw::move_boundary(g, a, b, wild), InputError);
+        std::string far;
+        for (const auto& c : g.cells)
+            if (!geo::bounds(c.geometry).intersects(box)) far = c.code;
+        ASSERT_FALSE(far.empty());
+        EXPECT_THROW(redraw::move_boundary(g, a, far, old), DataError);
+        EXPECT_THROW(redraw::move_boundary(g, a, a, old), InputError);
+        EXPECT_EQ(g, g0);
+    }
 }

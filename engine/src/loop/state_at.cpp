@@ -31,16 +31,56 @@ class JournalReader {
     Statement m_st;
 };
 
+// Where a matter was at T. A publish of a redrawn grid (redraw/publish.hpp) moves open
+// matters into the new cells from its effective time and journals each move in
+// redraw_relocations; before that time the matter is where the first later move took it
+// from. Without the table nothing was ever moved.
+class PlaceAt {
+  public:
+    explicit PlaceAt(const Connection& db) {
+        if (!db.has_table("redraw_relocations")) return;
+        // Journals written before the village and township were recorded keep those stored.
+        const bool units = db.has_column("redraw_relocations", "from_village");
+        m_st.emplace(
+            db.prepare(std::string("SELECT from_cell, from_version, ") +
+                       (units ? "from_village, from_township" : "NULL, NULL") +
+                       " FROM redraw_relocations WHERE incident = ? AND effective_from > ? "
+                       "ORDER BY effective_from, fid LIMIT 1"));
+    }
+
+    // The stored record's place replaced by the one it had at `at`, if it moved later.
+    void apply(IncidentRecord& r, LocalTime at) {
+        if (!m_st) return;
+        m_st->reset();
+        m_st->bind(1, r.incident.report.id).bind(2, std::string_view(format_time(at)));
+        if (!m_st->step()) return;
+        r.cell = m_st->text(0);
+        if (!m_st->is_null(1)) r.grid_version = static_cast<int>(m_st->integer(1));
+        if (!m_st->is_null(2)) r.village = m_st->text(2);
+        if (!m_st->is_null(3)) r.township = m_st->text(3);
+    }
+
+  private:
+    std::optional<Statement> m_st;
+};
+
+std::string moved_after_sql(const Connection& db) {
+    return db.has_table("redraw_relocations")
+               ? "fid IN (SELECT incident FROM redraw_relocations WHERE effective_from > ?1)"
+               : "0";
+}
+
 namespace {
 
 // The SQL condition on stored rows that keeps every matter the filter may pass at T (bound
 // parameters: ?1 = T, ?2 = closed_since). A row changed after T is always kept: its state
 // at T is only known after the replay.
-std::string sql_condition(const MatterFilter& f) {
+// `moved`: moved_after_sql() (a matter moved by a redraw after T was elsewhere at T).
+std::string sql_condition(const MatterFilter& f, const std::string& moved) {
     std::string where = "reported_at <= ?1";
     if (f.id) where += " AND fid = " + std::to_string(*f.id);
-    if (!f.cell.empty()) where += " AND cell = ?3";
-    if (!f.township.empty()) where += " AND township = ?4";
+    if (!f.cell.empty()) where += " AND (cell = ?3 OR " + moved + ")";
+    if (!f.township.empty()) where += " AND (township = ?4 OR " + moved + ")";
     std::vector<std::string> stored; // conditions on the stored (= at T) state
     if (f.state) stored.push_back("state = '" + std::string(to_string(*f.state)) + "'");
     if (f.open_only) {
@@ -103,9 +143,12 @@ Incident incident_at(const Loop& loop, const Incident& stored, std::span<const E
 
 namespace {
 
-// The rule applied to a stored row: `journal` reads the events up to T when it changed later.
-MatterAt at_time(IncidentRecord record, const Loop& loop, LocalTime at, JournalReader& journal) {
+// The rule applied to a stored row: `journal` reads the events up to T when it changed later,
+// `place` its cell at T.
+MatterAt at_time(IncidentRecord record, const Loop& loop, LocalTime at, JournalReader& journal,
+                 PlaceAt& place) {
     MatterAt m;
+    place.apply(record, at);
     if (record.incident.updated_at > at) {
         const auto events = journal.upto(record.incident.report.id, at);
         try {
@@ -127,7 +170,7 @@ void for_each_matter_at(const LoopStore& store, const Loop& loop, LocalTime at,
                         const MatterFilter& filter, const std::function<void(MatterAt&&)>& visit) {
     const Connection& db = StoreAccess::db(store);
     auto st = db.prepare(std::string("SELECT ") + incident_columns + " FROM loop_incidents WHERE " +
-                         sql_condition(filter) + " ORDER BY fid");
+                         sql_condition(filter, moved_after_sql(db)) + " ORDER BY fid");
     const std::string at_text = format_time(at);
     st.bind(1, std::string_view(at_text));
     const std::string since_text = filter.closed_since ? format_time(*filter.closed_since) : "";
@@ -135,8 +178,9 @@ void for_each_matter_at(const LoopStore& store, const Loop& loop, LocalTime at,
     if (!filter.cell.empty()) st.bind(3, std::string_view(filter.cell));
     if (!filter.township.empty()) st.bind(4, std::string_view(filter.township));
     JournalReader journal(db);
+    PlaceAt place(db);
     while (st.step()) {
-        MatterAt m = at_time(read_record(st), loop, at, journal);
+        MatterAt m = at_time(read_record(st), loop, at, journal, place);
         if (matches(m, filter)) visit(std::move(m));
     }
 }
@@ -153,7 +197,8 @@ Replayer::Replayer(const LoopStore& store, const Loop& loop, LocalTime at)
     : m_loop(loop), m_at(at),
       m_incident(StoreAccess::db(store).prepare(std::string("SELECT ") + incident_columns +
                                                 " FROM loop_incidents WHERE fid = ?")),
-      m_journal(std::make_unique<JournalReader>(StoreAccess::db(store))) {}
+      m_journal(std::make_unique<JournalReader>(StoreAccess::db(store))),
+      m_place(std::make_unique<PlaceAt>(StoreAccess::db(store))) {}
 
 Replayer::~Replayer() = default;
 
@@ -163,7 +208,7 @@ std::optional<MatterAt> Replayer::matter(std::int64_t id) {
     if (!m_incident.step()) return std::nullopt;
     auto record = read_record(m_incident);
     if (record.incident.report.reported_at > m_at) return std::nullopt;
-    return at_time(std::move(record), m_loop, m_at, *m_journal);
+    return at_time(std::move(record), m_loop, m_at, *m_journal, *m_place);
 }
 
 std::optional<MatterAt> matter_at(const LoopStore& store, const Loop& loop, std::int64_t id,

@@ -178,11 +178,14 @@ std::vector<StatsRow> LoopStore::stats(StatsBy by, LocalTime at, const Loop& loo
     }
     // The time-travel rule (state_at.hpp): matters reported after `at` do not exist; a stored
     // row not changed after `at` is its state at `at` and is summed here; the few changed
-    // later are set aside and replayed up to `at` at the end.
+    // later (or moved to another cell by a redraw after `at`) are set aside and replayed up
+    // to `at` at the end.
     auto st =
         m_impl->db.prepare("SELECT " + key +
                            ", state, late, due, reported_at, closed_at, returns, reworks, "
-                           "updated_at > ?1, fid, supervised FROM loop_incidents "
+                           "updated_at > ?1 OR " +
+                           moved_after_sql(m_impl->db) +
+                           ", fid, supervised FROM loop_incidents "
                            "WHERE reported_at <= ?1 AND (updated_at > ?1 OR state <> 'rejected')");
     const std::string at_text = format_time(at);
     st.bind(1, std::string_view(at_text));

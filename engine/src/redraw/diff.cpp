@@ -293,14 +293,21 @@ std::vector<MatterMove> relocate_open_matters(const std::string& workspace, cons
     locator.locate_batch(points, where, 1);
     for (std::size_t n = 0; n < open.size(); ++n) {
         const auto& r = records[open[n]];
-        MatterMove m{.id = r.incident.report.id, .from_cell = r.cell, .lonlat = r.lonlat};
+        MatterMove m{.id = r.incident.report.id,
+                     .from_cell = r.cell,
+                     .from_village = r.village,
+                     .from_township = r.township,
+                     .lonlat = r.lonlat};
         if (where[n] >= 0) {
             const auto& c = to.cells[static_cast<std::size_t>(where[n])];
             m.to_cell = c.code;
             m.to_village = c.village_code;
             m.to_township = c.township_code;
         }
-        if (m.to_cell != m.from_cell) moves.push_back(std::move(m));
+        // A cell moved to another village keeps its code but not its village.
+        if (m.to_cell != m.from_cell || m.to_village != m.from_village ||
+            m.to_township != m.from_township)
+            moves.push_back(std::move(m));
     }
     return moves;
 }

@@ -2,6 +2,7 @@
 // grid tables and the loop tables are written through one SQLite connection so the whole
 // publish is one transaction.
 #include "loop/sqlite.hpp"
+#include "wangge/base/clock.hpp"
 #include "wangge/error.hpp"
 #include "wangge/grid/validate.hpp"
 #include "wangge/loop/store.hpp"
@@ -26,20 +27,12 @@ const char* const relocation_schema = R"(
 CREATE TABLE IF NOT EXISTS redraw_relocations (
   fid INTEGER PRIMARY KEY, incident INTEGER NOT NULL, from_version MEDIUMINT,
   to_version MEDIUMINT NOT NULL, from_cell TEXT, to_cell TEXT NOT NULL,
-  effective_from TEXT NOT NULL, published_at TEXT NOT NULL, actor TEXT);
+  effective_from TEXT NOT NULL, published_at TEXT NOT NULL, actor TEXT,
+  from_village TEXT, from_township TEXT);
 CREATE INDEX IF NOT EXISTS redraw_relocations_incident ON redraw_relocations (incident, fid);
 INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier)
   VALUES ('redraw_relocations', 'attributes', 'redraw_relocations');
 )";
-
-std::string now_utc() {
-    const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 
 std::string duty_key(const loop::Duty& d) {
     return d.function + " " + std::string(loop::to_string(d.level)) + " " + d.unit + " (" +
@@ -165,7 +158,7 @@ PublishResult publish(const std::string& path, const PublishOptions& opt) {
             throw InputError("grid version " + std::to_string(draft) + " is not a draft any more",
                              {.file = path});
     }
-    const std::string published_at = now_utc();
+    const std::string published_at = base::utc_now_text();
     const std::string effective = loop::format_time(opt.effective);
     {
         auto st = db.prepare("UPDATE grid_versions SET state = 'published', effective_from = ?, "
@@ -180,12 +173,19 @@ PublishResult publish(const std::string& path, const PublishOptions& opt) {
     }
     if (has_loop) {
         db.exec(relocation_schema);
+        // A journal from before the old village and township were recorded (time travel
+        // reads them: loop/state_at.hpp).
+        for (const char* column : {"from_village", "from_township"})
+            if (!db.has_column("redraw_relocations", column))
+                db.exec(std::string("ALTER TABLE redraw_relocations ADD COLUMN ") + column +
+                        " TEXT");
         auto from = db.prepare("SELECT grid_version FROM loop_incidents WHERE fid = ?");
         auto upd = db.prepare("UPDATE loop_incidents SET cell = ?, village = ?, township = ?, "
                               "grid_version = ? WHERE fid = ?");
         auto ins = db.prepare("INSERT INTO redraw_relocations (incident, from_version, to_version, "
-                              "from_cell, to_cell, effective_from, published_at, actor) VALUES "
-                              "(?, ?, ?, ?, ?, ?, ?, ?)");
+                              "from_cell, to_cell, effective_from, published_at, actor, "
+                              "from_village, from_township) VALUES "
+                              "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         for (const auto& m : res.moved) {
             from.bind(1, m.id);
             std::optional<std::int64_t> from_version;
@@ -204,7 +204,9 @@ PublishResult publish(const std::string& path, const PublishOptions& opt) {
                 .bind(5, std::string_view(m.to_cell))
                 .bind(6, std::string_view(effective))
                 .bind(7, std::string_view(published_at))
-                .bind(8, std::string_view(opt.actor));
+                .bind(8, std::string_view(opt.actor))
+                .bind(9, std::string_view(m.from_village))
+                .bind(10, std::string_view(m.from_township));
             ins.run();
         }
         auto del = db.prepare("DELETE FROM loop_duties WHERE function = ? AND level = ? AND "
@@ -238,21 +240,6 @@ PublishResult publish(const std::string& path, const PublishOptions& opt) {
     }
     tx.commit();
     return res;
-}
-
-std::map<std::int64_t, std::string> cells_at(const std::string& path, loop::LocalTime at) {
-    std::map<std::int64_t, std::string> out;
-    Connection db(path, true);
-    if (!db.has_table("redraw_relocations")) return out;
-    // The earliest relocation after `at` names the cell the matter had at `at`.
-    auto st = db.prepare("SELECT incident, from_cell FROM redraw_relocations WHERE "
-                         "effective_from > ? ORDER BY incident, effective_from, fid");
-    st.bind(1, std::string_view(loop::format_time(at)));
-    while (st.step()) {
-        const auto id = st.integer(0);
-        if (!out.count(id)) out[id] = st.text(1);
-    }
-    return out;
 }
 
 } // namespace wangge::redraw

@@ -9,6 +9,9 @@
 //   replayed through Loop (so the step deadline is the one in force at T, an extension or a
 //   supervision order given after T does not count yet, and lateness is what was known at T).
 // - Its status at T is Loop::status() of that state at T.
+// - Its place at T (cell, village, township, grid version) is the stored one unless a
+//   published redraw moved it after T (redraw_relocations, redraw/publish.hpp): then it is
+//   where the first move effective after T took it from.
 // The stored row of a matter is the replay of its whole journal, so a matter whose last event
 // is not after T is read as stored and only matters changed after T are replayed. Filters that
 // the stored columns decide (existence at T, cell, township, state, status) run in SQL first;

@@ -40,10 +40,13 @@ struct CellChange {
     double population_out = 0;
 };
 
-// An open matter whose cell changes ("" to_cell: it falls outside the new grid).
+// An open matter whose cell, village or township changes ("" to_cell: it falls outside the
+// new grid).
 struct MatterMove {
     std::int64_t id = 0;
     std::string from_cell;
+    std::string from_village;
+    std::string from_township;
     std::string to_cell;
     std::string to_village;
     std::string to_township;

@@ -6,6 +6,8 @@
 //  - merge: neighbours become one cell (their shared edges cancel); vertices that only the
 //    dissolved boundary needed and that lie on a straight edge are removed again from the
 //    merged cell and its neighbour, so a split followed by a merge gives back the original;
+//  - move-boundary: the run of edges two neighbours share is replaced by a new line between
+//    the same end points;
 //  - recode: a new code (national rule: the village prefix of the cell's village), and
 //    optionally another village, whose and whose township's outlines follow.
 // An edit that cannot keep the tiling exact, or gets bad input, throws (InputError or
@@ -55,6 +57,15 @@ Change merge_cells(grid::Grid& grid, const std::vector<std::string>& codes,
 // when `village` is not empty, moves it to that village (which must exist in the grid).
 Change recode_cell(grid::Grid& grid, const std::string& code, const std::string& new_code,
                    const std::string& village = "");
+
+// Replaces the boundary cells `a` and `b` share (one run of common edges) with `line`, which
+// joins the same two end points (ends within 1e-7 degrees are snapped onto them) and stays
+// inside the two cells. Nothing else changes: the end points are vertices already, so no
+// neighbour needs one. Households and population follow the area that changes hands
+// (apportioned by area). When the cells lie in different villages, the villages' outlines
+// follow.
+Change move_boundary(grid::Grid& grid, const std::string& a, const std::string& b,
+                     const Line& line);
 
 // Validates only what `change` touched: its cells and the cells around them (the ones whose
 // boxes meet theirs), with the same checks as grid::validate. Gaps found there that are in

@@ -4,9 +4,9 @@
 //
 // Matters: an open matter (not closed or rejected) whose cell changes gets its current cell,
 // village, township and grid version updated, and a line in the relocation journal
-// (table redraw_relocations: matter, old and new version and cell, effective time) from
-// which the cell it was reported under, and its cell at any earlier time, can be rebuilt
-// (cell_at). Closed matters keep the cell they were closed under. A matter that would fall
+// (table redraw_relocations: matter, old and new version, cell, village and township,
+// effective time) from which the loop's time travel (loop/state_at.hpp) knows its cell at
+// any earlier time. Closed matters keep the cell they were closed under. A matter that would fall
 // outside the new grid refuses the publish: no matter is lost or duplicated.
 //
 // Duties: a cell duty whose cell disappears goes to every cell that inherits part of its
@@ -49,11 +49,5 @@ struct PublishResult {
 };
 
 PublishResult publish(const std::string& workspace, const PublishOptions& options);
-
-// The cell each relocated matter was in at `at` (the matters not relocated after `at` are
-// not listed: their stored cell holds). For time travel: before a publish's effective time
-// a matter is in the cell it had under the old version.
-[[nodiscard]] std::map<std::int64_t, std::string> cells_at(const std::string& workspace,
-                                                           loop::LocalTime at);
 
 } // namespace wangge::redraw
