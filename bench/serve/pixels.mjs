@@ -75,7 +75,10 @@ try {
         if (px.length < 13) return false;
         const med = [0, 1, 2, 3].map((k) => px.map((d) => d[k]).sort((a, c) => a - c)[px.length >> 1]);
         b.last = med;
-        return fill.every((v, k) => Math.abs(med[k] - v) <= 40) && Math.abs(med[3] - alpha * 255) <= 40;
+        // The overdue hue (red and blue well above green, as the style's fill), opaque enough;
+        // not the exact fill: a label's halo or the hatch may sit on the sample point.
+        const hue = fill[0] - fill[1] > 40 && fill[2] - fill[1] > 40;
+        return hue && med[3] >= alpha * 255 - 60 && med[0] - med[1] > 30 && med[2] - med[1] > 30;
       };
       b.before = red();
       const tick = () => {
