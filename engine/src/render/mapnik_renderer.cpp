@@ -452,14 +452,32 @@ struct Renderer::Impl {
     void attach(std::string_view layer, const mapnik::datasource_ptr& ds) {
         if (auto* l = find_layer(map, std::string(layer))) l->set_datasource(ds);
     }
+    // The status datasources of the last draw, kept while the status stays the same: a
+    // server or an export draws many tiles from one status, and building the features of
+    // every cell and pin cost more than drawing a small tile. A datasource is only ever
+    // read by this Renderer's own (single) thread, so replacing it between draws is safe.
+    std::map<std::string, CellState> attached_cells;
+    std::vector<Pin> attached_pins;
+    bool attached = false;
+
     void attach_status(const RenderStatus& status) {
-        const auto cells = cells_datasource(data->grid_3857(), status);
-        const auto pins = pins_datasource(status);
-        for (const auto& l : style_layers())
-            if (l.data == LayerData::cells)
-                attach(l.layer, cells);
-            else if (l.data == LayerData::pins)
-                attach(l.layer, pins);
+        if (!attached || attached_cells != status.cells) {
+            const auto cells = cells_datasource(data->grid_3857(), status);
+            for (const auto& l : style_layers())
+                if (l.data == LayerData::cells) attach(l.layer, cells);
+            attached_cells = status.cells;
+        }
+        const auto same_pin = [](const Pin& a, const Pin& b) {
+            return a.lon == b.lon && a.lat == b.lat && a.state == b.state && a.id == b.id;
+        };
+        if (!attached || !std::equal(attached_pins.begin(), attached_pins.end(),
+                                     status.pins.begin(), status.pins.end(), same_pin)) {
+            const auto pins = pins_datasource(status);
+            for (const auto& l : style_layers())
+                if (l.data == LayerData::pins) attach(l.layer, pins);
+            attached_pins = status.pins;
+        }
+        attached = true;
     }
     // Imagery by magnification for `m_per_px` (the map's metres per standard 0.28 mm pixel):
     // smoothed when enlarged, overviews when reduced, left out beyond the style's limit.
