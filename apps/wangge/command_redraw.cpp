@@ -190,6 +190,24 @@ void register_redraw(CLI::App& grid) {
         }));
     });
 
+    // ---- transfer
+    struct TransferArgs : EditArgs {
+        std::string area, to;
+    };
+    auto ta = std::make_shared<TransferArgs>();
+    auto* transfer =
+        grid.add_subcommand("transfer", "Give a polygon's part of some cells to a neighbour");
+    add_common(transfer, *ta);
+    transfer->add_option("AREA", ta->area, "Polygon (WKT, GeoJSON, or a file holding one), lon/lat")
+        ->required();
+    transfer->add_option("--to", ta->to, "The cell that receives the area")->required();
+    transfer->callback([ta] {
+        const auto area = redraw::parse_area(ta->area);
+        print_outcome(redraw::edit_draft(ta->workspace, opt_version(ta->draft), [&](grid::Grid& g) {
+            return redraw::transfer_area(g, area, ta->to);
+        }));
+    });
+
     // ---- recode
     struct RecodeArgs : EditArgs {
         std::string cell, code, village;
