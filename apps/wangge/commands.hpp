@@ -11,8 +11,6 @@
 
 namespace wangge::app {
 
-// adds draft, split, merge, recode, diff, publish under "grid" (command_redraw.cpp)
-void register_redraw(CLI::App& grid_command);
 void register_render(CLI::App& app);
 void register_imagery(CLI::App& app);
 void register_incidents(CLI::App& app);

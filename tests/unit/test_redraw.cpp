@@ -582,3 +582,65 @@ TEST(Redraw, TransferGivesAnAreaToANeighbourExactly) {
     EXPECT_THROW(redraw::parse_area("LINESTRING(0 0, 1 1)"), InputError);
     EXPECT_EQ(redraw::parse_area("POLYGON((0 0, 1 0, 1 1, 0 0))").size(), 4u);
 }
+
+TEST(Redraw, ReplaceATownshipWithCellsRedrawnElsewhere) {
+    const auto dir = test::temp_dir();
+    const std::string township = "140824100";
+    grid::Grid g0 = jishan();
+    // The township's cells written out and read back (as from `grid export` and a desktop
+    // GIS), with two of them merged there.
+    grid::Grid part;
+    for (const auto& c : g0.cells)
+        if (c.township_code == township) part.cells.push_back(c);
+    ASSERT_GT(part.cells.size(), 10u);
+    const std::string file = (dir / "town.geojson").string();
+    store::export_grid(part, file, 1);
+    grid::Grid redrawn;
+    redrawn.cells = grid::read_grid(file, {}).cells;
+    ASSERT_EQ(redrawn.cells.size(), part.cells.size());
+    (void)redraw::merge_cells(redrawn, {"14082410020002", "14082410020003"});
+
+    grid::Grid g = g0;
+    const double before = total_area(g);
+    const auto ch = redraw::replace_cells(g, redrawn.cells, township, options());
+    EXPECT_EQ(g.cells.size(), g0.cells.size() - 1);
+    EXPECT_EQ(ch.removed, std::vector<std::string>{"14082410020003"});
+    EXPECT_NEAR(total_area(g), before, 1e-9 * before);
+    EXPECT_TRUE(grid::validate(g, options()).valid());
+    // Cells outside the township are untouched; the township's outline is the same.
+    for (const auto& c : g0.cells) {
+        if (c.township_code == township) continue;
+        EXPECT_EQ(*g.find_cell(c.code), c);
+    }
+    EXPECT_EQ(redraw::canonical(g.find_unit(township)->geometry),
+              redraw::canonical(g0.find_unit(township)->geometry));
+
+    // A vertex on the township's outline moved: refused with the gap or overlap mapped, the
+    // grid unchanged.
+    grid::Grid bad = redrawn;
+    const auto outline = g0.find_unit(township)->geometry;
+    std::set<std::pair<double, double>> on_outline;
+    for (const auto& p : outline.polygons[0].rings[0])
+        on_outline.insert({p.x, p.y});
+    bool moved = false;
+    for (auto& c : bad.cells)
+        for (auto& p : c.geometry.polygons[0].rings[0])
+            if (!moved && on_outline.count({p.x, p.y}) &&
+                !(p == c.geometry.polygons[0].rings[0][0])) {
+                p.x += 2e-4;
+                p.y += 1e-4;
+                moved = true;
+            }
+    ASSERT_TRUE(moved);
+    g = g0;
+    grid::ValidationReport defects;
+    EXPECT_THROW(redraw::replace_cells(g, bad.cells, township, options(), &defects), DataError);
+    EXPECT_FALSE(defects.issues.empty());
+    EXPECT_EQ(g, g0);
+    // Cells of another township, or a code used outside.
+    grid::Grid other = redrawn;
+    other.cells[0].code = "14082420010001";
+    EXPECT_THROW(redraw::replace_cells(g, other.cells, township, options()), DataError);
+    EXPECT_THROW(redraw::replace_cells(g, redrawn.cells, "140824999", options()), InputError);
+    EXPECT_EQ(g, g0);
+}
