@@ -120,34 +120,49 @@ void run_duties_check(const DutyArgs& a) {
 struct CatalogueArgs {
     std::string workspace;
     std::string folder;
-    std::string calendar;
+    std::vector<std::string> calendars;
 };
 
 void run_catalogue_import(const CatalogueArgs& a) {
     namespace fs = std::filesystem;
     auto catalogue = loop::Catalogue::load(a.folder);
-    // The calendar: --calendar, else the one calendar*.json in the folder (none: keep the
-    // stored one).
-    std::string calendar_path = a.calendar;
-    if (calendar_path.empty()) {
-        std::vector<std::string> found;
+    // The calendars: --calendar (repeatable), else every calendar*.json in the folder (none:
+    // keep the stored ones). Several are combined, one per year (2025, 2026, ...).
+    std::vector<std::string> paths = a.calendars;
+    if (paths.empty()) {
         for (const auto& e : fs::directory_iterator(a.folder)) {
             const auto name = e.path().filename().string();
             if (name.starts_with("calendar") && e.path().extension() == ".json")
-                found.push_back(e.path().string());
+                paths.push_back(e.path().string());
         }
-        std::sort(found.begin(), found.end());
-        if (found.size() > 1)
-            throw InputError("several calendar files; choose one with --calendar",
-                             {.file = a.folder});
-        if (!found.empty()) calendar_path = found.front();
+        std::sort(paths.begin(), paths.end());
     }
     std::optional<std::string> calendar_json;
-    if (!calendar_path.empty()) {
-        std::ifstream in(calendar_path, std::ios::binary);
-        if (!in) throw InputError("cannot read the calendar", {.file = calendar_path});
-        calendar_json.emplace(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-        (void)loop::Calendar::parse(*calendar_json, calendar_path); // errors name the file
+    if (!paths.empty()) {
+        nlohmann::json combined = nlohmann::json::array();
+        for (const auto& path : paths) {
+            std::ifstream in(path, std::ios::binary);
+            if (!in) throw InputError("cannot read the calendar", {.file = path});
+            const std::string text{std::istreambuf_iterator<char>(in),
+                                   std::istreambuf_iterator<char>()};
+            (void)loop::Calendar::parse(text, path); // errors name the file
+            auto doc = nlohmann::json::parse(text);
+            if (doc.is_array())
+                for (auto& d : doc)
+                    combined.push_back(std::move(d));
+            else
+                combined.push_back(std::move(doc));
+        }
+        // One file is stored as it is; several as a list, checked together (office hours
+        // must agree, no year twice).
+        if (paths.size() == 1) {
+            std::ifstream in(paths.front(), std::ios::binary);
+            calendar_json.emplace(std::istreambuf_iterator<char>(in),
+                                  std::istreambuf_iterator<char>());
+        } else {
+            calendar_json = combined.dump(2);
+            (void)loop::Calendar::parse(*calendar_json, "the calendars in " + a.folder);
+        }
     }
     auto s = loop::Session::open(a.workspace);
     s->save_catalogue(catalogue, calendar_json);
@@ -155,8 +170,8 @@ void run_catalogue_import(const CatalogueArgs& a) {
               << catalogue.functions().size() << " functions, " << catalogue.categories().size()
               << " categories from " << a.folder << "\n";
     if (calendar_json)
-        std::cout << "calendar      " << s->calendar().spec().name << " (" << calendar_path
-                  << ")\n";
+        std::cout << "calendar      " << s->calendar().spec().name << " (covers "
+                  << s->calendar().covered_years_text() << ")\n";
 }
 
 } // namespace
@@ -195,7 +210,9 @@ void register_duties(CLI::App& app) {
                   "and a calendar*.json from a folder");
     gi->add_option("WORKSPACE", ga->workspace, "Workspace GeoPackage")->required();
     gi->add_option("DIR", ga->folder, "Folder of the catalogue files")->required();
-    gi->add_option("--calendar", ga->calendar, "Calendar JSON (default: calendar*.json in DIR)");
+    gi->add_option("--calendar", ga->calendars,
+                   "Calendar JSON, repeatable, one per year or years (default: every "
+                   "calendar*.json in DIR)");
     gi->callback([ga] { run_catalogue_import(*ga); });
 }
 

@@ -1,10 +1,9 @@
 // wangge imagery import: warp a georeferenced raster to EPSG:3857 beside the workspace.
-#include "commands.hpp"
+#include "command.hpp"
 #include "wangge/render/imagery.hpp"
 #include "wangge/store/workspace.hpp"
 
 #include <iostream>
-#include <memory>
 
 namespace wangge::app {
 
@@ -24,30 +23,43 @@ void run_import(const ImportArgs& a) {
               << ", tiled, overviews)\n";
 }
 
+class ImageryImport final : public Command {
+  public:
+    ImageryImport()
+        : Command("import",
+                  "Reproject a georeferenced raster (any CRS) to EPSG:3857 and register it") {}
+    void declare(CLI::App& cmd) override {
+        m_workspace.declare(cmd);
+        cmd.add_option("RASTER", m_a.source, "GeoTIFF or any raster GDAL reads")->required();
+        cmd.add_option("--name", m_a.options.name, "Name of the imagery in the workspace")
+            ->capture_default_str();
+        cmd.add_option("--attribution", m_a.options.attribution,
+                       "Source and licence printed on maps (default: the file name)");
+        cmd.add_flag("--generated", m_a.options.generated, "The imagery is synthetic");
+        cmd.add_option("--quality", m_a.options.jpeg_quality, "JPEG quality for RGB imagery")
+            ->capture_default_str()
+            ->check(CLI::Range(10, 100));
+        cmd.add_option("--max-megapixels", m_a.options.max_megapixels,
+                       "Refuse rasters larger than this, source or reprojected (0: no limit)")
+            ->capture_default_str();
+        cmd.add_flag("--allow-outside", m_a.options.allow_outside,
+                     "Import imagery that does not overlap the workspace's grid");
+    }
+    int run() override {
+        m_a.workspace = m_workspace.path();
+        run_import(m_a);
+        return ok;
+    }
+
+  private:
+    ImportArgs m_a;
+    WorkspaceOption m_workspace;
+};
+
 } // namespace
 
-void register_imagery(CLI::App& app) {
-    auto* imagery = app.add_subcommand("imagery", "Satellite imagery for the maps");
-    imagery->require_subcommand(1);
-    auto a = std::make_shared<ImportArgs>();
-    auto* imp = imagery->add_subcommand(
-        "import", "Reproject a georeferenced raster (any CRS) to EPSG:3857 and register it");
-    imp->add_option("WORKSPACE", a->workspace, "Workspace GeoPackage")->required();
-    imp->add_option("RASTER", a->source, "GeoTIFF or any raster GDAL reads")->required();
-    imp->add_option("--name", a->options.name, "Name of the imagery in the workspace")
-        ->capture_default_str();
-    imp->add_option("--attribution", a->options.attribution,
-                    "Source and licence printed on maps (default: the file name)");
-    imp->add_flag("--generated", a->options.generated, "The imagery is synthetic");
-    imp->add_option("--quality", a->options.jpeg_quality, "JPEG quality for RGB imagery")
-        ->capture_default_str()
-        ->check(CLI::Range(10, 100));
-    imp->add_option("--max-megapixels", a->options.max_megapixels,
-                    "Refuse rasters larger than this, source or reprojected (0: no limit)")
-        ->capture_default_str();
-    imp->add_flag("--allow-outside", a->options.allow_outside,
-                  "Import imagery that does not overlap the workspace's grid");
-    imp->callback([a] { run_import(*a); });
+void add_imagery_commands(CommandSet& set) {
+    set.add<ImageryImport>(set.group("imagery", "Satellite imagery for the maps"));
 }
 
 } // namespace wangge::app

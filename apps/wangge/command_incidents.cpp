@@ -1,6 +1,7 @@
 // wangge incidents import|report|advance|show|list: matters of the closed loop. Thin over
 // loop/ (Session, LoopStore, Loop).
 #include "commands.hpp"
+#include "wangge/base/text.hpp"
 #include "wangge/error.hpp"
 #include "wangge/loop/history.hpp"
 #include "wangge/loop/session.hpp"
@@ -13,14 +14,14 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 
 namespace wangge::app {
 
 loop::LocalTime time_or_now(const std::string& text) {
     if (!text.empty()) return loop::parse_time(text);
-    const auto now = std::chrono::floor<std::chrono::minutes>(std::chrono::system_clock::now());
-    return {now.time_since_epoch().count() + loop::local_utc_offset_minutes};
+    return loop::now_local();
 }
 
 std::string fixed(double v, int decimals) {
@@ -71,6 +72,38 @@ nlohmann::ordered_json to_json(const loop::IncidentRecord& r, loop::Status statu
     return j;
 }
 
+// A move dated after now (more than the clock tolerance reports have) is refused: the
+// journal records what happened, not what is planned.
+void refuse_future_move(std::int64_t id, loop::LocalTime at, const char* what) {
+    const loop::LocalTime now = loop::now_local();
+    if (at.minutes > now.minutes + loop::report_clock_tolerance_minutes)
+        throw InputError("incident " + std::to_string(id) + ": " + what + " at " +
+                         loop::format_time(at) + " is in the future (now " +
+                         loop::format_time(now) + "); nothing was written");
+}
+
+// The session's import context, or under --allow-backdated one whose Loop counts deadlines
+// outside the calendar's years Mon-Fri (with a warning on stderr).
+struct Context {
+    std::optional<loop::Loop> lenient;
+    std::optional<loop::ImportContext> context;
+    Context(const loop::Session& s, bool allow_backdated) {
+        const auto base = s.context();
+        if (!allow_backdated) {
+            context.emplace(base);
+            return;
+        }
+        std::cerr << "warning: --allow-backdated: reports before the calendar's years ("
+                  << s.calendar().covered_years_text()
+                  << ") are accepted, their deadlines counted Mon-Fri without holidays\n";
+        lenient.emplace(s.catalogue(), s.calendar(),
+                        loop::LoopOptions{.uncovered = loop::Calendar::Uncovered::weekdays});
+        context.emplace(loop::ImportContext{base.grid, base.grid_version, base.locator, *lenient,
+                                            base.duties, base.options});
+        context->options.allow_backdated = true;
+    }
+};
+
 std::string department_label(const loop::Catalogue& cat, const std::string& code) {
     if (code.empty()) return "(nobody)";
     const auto* d = cat.department(code);
@@ -117,12 +150,23 @@ void print_incident(const loop::Session& s, const loop::IncidentRecord& r, loop:
     if (inc.closed_at) std::cout << "closed        " << loop::format_time(*inc.closed_at) << "\n";
 }
 
+// Text from the command line is stored as given: refuse what is not UTF-8 (a terminal set
+// to GBK) before anything is written, naming the option.
+void require_utf8(const char* option, const std::string& value) {
+    if (const auto bad = base::first_invalid_utf8(value))
+        throw InputError(std::string(option) + " is not valid UTF-8 at " +
+                         base::describe_invalid_utf8(value, *bad) +
+                         " (is the terminal set to GBK?); nothing was recorded");
+}
+
 // ---- import
 struct ImportArgs {
     std::string workspace;
     std::string file;
     std::string on_error = "fail";
     std::string at;
+    std::string encoding = "UTF-8";
+    bool allow_backdated = false;
 };
 
 void run_import(const ImportArgs& a) {
@@ -132,12 +176,23 @@ void run_import(const ImportArgs& a) {
     if (s->grid().cells.empty())
         throw DataError("the workspace has no grid: import one first", {.file = a.workspace});
     // Unknown categories fail with file and line unless they are skipped.
-    std::vector<loop::Report> reports =
-        loop::read_reports_csv(a.file, skip ? nullptr : &s->catalogue());
+    std::vector<loop::Report> reports = [&] {
+        try {
+            return loop::read_reports_csv(a.file, skip ? nullptr : &s->catalogue(), a.encoding);
+        } catch (const InputError& e) {
+            if (e.message().starts_with("not valid UTF-8"))
+                throw InputError(e.message() + ", or import it with --encoding GBK; nothing was "
+                                               "imported",
+                                 e.context());
+            throw;
+        }
+    }();
     // The file's ids are the key: a report imported before (by an earlier, complete run)
     // is skipped, so re-running the same file never duplicates a matter.
     const auto existing = s->store().incident_ids();
-    std::size_t already = 0, unknown = 0, outside = 0, future = 0;
+    const Context ctx(*s, a.allow_backdated);
+    const loop::LocalTime now = loop::now_local();
+    std::size_t already = 0, unknown = 0, outside = 0, future = 0, bad_time = 0;
     std::vector<loop::Report> todo;
     todo.reserve(reports.size());
     for (auto& r : reports) {
@@ -158,6 +213,17 @@ void run_import(const ImportArgs& a) {
             ++future;
             continue;
         }
+        // Far in the future or before the calendar: refused before anything is written.
+        try {
+            loop::check_report_time(r, now, s->calendar(), a.allow_backdated);
+        } catch (const InputError& e) {
+            if (!skip)
+                throw InputError(e.message() + "; nothing was imported (--on-error skip leaves "
+                                               "it out)",
+                                 {.file = a.file});
+            ++bad_time;
+            continue;
+        }
         if (skip && !s->catalogue().category(r.category)) {
             ++unknown;
             continue;
@@ -173,13 +239,19 @@ void run_import(const ImportArgs& a) {
         }
         todo.push_back(std::move(r));
     }
-    const auto summary = s->store().import_reports(todo, s->context());
+    // Stored ids are checked again inside the write transaction: an import of the same file
+    // running at the same time may have landed since.
+    const auto summary = s->store().import_reports(todo, *ctx.context, true);
+    already += summary.already;
     std::cout << "imported " << summary.imported << " of " << reports.size() << " reports from "
               << a.file << " into " << a.workspace << "\n";
     if (already) std::cout << "skipped       " << already << " already imported (same id)\n";
     if (unknown) std::cout << "skipped       " << unknown << " with an unknown category\n";
     if (outside) std::cout << "skipped       " << outside << " outside the grid\n";
     if (future) std::cout << "skipped       " << future << " dated after --at\n";
+    if (bad_time)
+        std::cout << "skipped       " << bad_time
+                  << " dated in the future or before the calendar starts\n";
     std::cout << "near boundary " << summary.near_boundary << "\n";
     std::cout << "unrouted      " << summary.unrouted << "\n";
 }
@@ -193,10 +265,20 @@ struct ReportArgs {
     std::string reporter;
     std::string note;
     std::int64_t id = 0;
+    bool id_given = false;
     std::string at;
+    bool allow_backdated = false;
 };
 
 void run_report(const ReportArgs& a) {
+    if (a.id_given && (a.id < 1 || a.id > loop::max_incident_id))
+        throw InputError("--id " + std::to_string(a.id) +
+                         ": an incident id is a whole number from 1 to " +
+                         std::to_string(loop::max_incident_id) +
+                         " (2^53 - 1, exact in JSON); nothing was recorded");
+    require_utf8("--category", a.category);
+    require_utf8("--reporter", a.reporter);
+    require_utf8("--note", a.note);
     const loop::LocalTime at = time_or_now(a.at);
     auto s = loop::Session::open(a.workspace);
     (void)s->catalogue().category_at(a.category); // DataError naming an unknown category
@@ -206,22 +288,26 @@ void run_report(const ReportArgs& a) {
                         .at = at,
                         .reporter = a.reporter,
                         .note = a.note};
-    if (report.id <= 0) {
-        const auto ids = s->store().incident_ids();
-        report.id = ids.empty() ? 1 : ids.back() + 1;
-    } else if (s->store().incident(report.id)) {
+    if (report.id > 0 && s->store().incident(report.id))
         throw DataError("incident " + std::to_string(report.id) + " exists already",
                         {.file = a.workspace});
-    }
-    const auto record = loop::make_record(report, s->context());
+    // Without --id the next free id is chosen by insert_report inside its write transaction.
+    const Context ctx(*s, a.allow_backdated);
+    auto record = [&] {
+        try {
+            return loop::make_record(report, *ctx.context);
+        } catch (const InputError& e) {
+            throw InputError(e.message() + "; nothing was recorded", {.file = a.workspace});
+        }
+    }();
     if (record.cell.empty())
         throw DataError("point " + fixed(a.lon, 6) + ", " + fixed(a.lat, 6) +
                             " is outside every cell of grid version " +
                             std::to_string(s->grid_version()) +
                             " (outside the county); nothing was recorded",
                         {.file = a.workspace});
-    s->store().insert(std::span(&record, 1), {}, s->loop());
-    std::cout << "reported incident " << report.id << "\n";
+    s->store().insert_report(record, ctx.context->loop);
+    std::cout << "reported incident " << record.incident.report.id << "\n";
     print_incident(*s, record, s->loop().status(record.incident, at), at);
 }
 
@@ -243,6 +329,7 @@ struct AdvanceArgs {
 
 void run_advance(const AdvanceArgs& a) {
     const loop::LocalTime at = time_or_now(a.at);
+    refuse_future_move(a.id, at, "the move");
     auto s = loop::Session::open(a.workspace);
     const auto record = s->store().incident(a.id);
     if (!record) throw DataError("no incident " + std::to_string(a.id), {.file = a.workspace});
@@ -306,6 +393,7 @@ struct SuperviseArgs {
 
 void run_supervise(const SuperviseArgs& a) {
     const loop::LocalTime at = time_or_now(a.at);
+    refuse_future_move(a.id, at, "the supervision order");
     auto s = loop::Session::open(a.workspace);
     loop::LoopStore::Change c;
     c.incident = a.id;
@@ -446,7 +534,10 @@ void run_list(const ListArgs& a) {
         std::cout << line;
     });
     if (a.json)
-        std::cout << arr.dump(2) << "\n";
+        // Text stored before UTF-8 was enforced is shown with U+FFFD rather than failing the
+        // whole listing.
+        std::cout << arr.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+                  << "\n";
     else
         std::cout << n << " incidents (status at " << loop::format_time(at) << ")\n";
 }
@@ -464,12 +555,18 @@ void register_incidents(CLI::App& app) {
     auto* imp = inc->add_subcommand("import", "Import reports from a CSV file, in one transaction");
     imp->add_option("WORKSPACE", ia->workspace, "Workspace GeoPackage")->required();
     imp->add_option("FILE", ia->file, "CSV: id,category,lon,lat,reported_at,reporter")->required();
+    imp->add_option("--encoding", ia->encoding,
+                    "Text encoding of FILE (GBK, GB18030, ...; converted to UTF-8)")
+        ->capture_default_str();
     imp->add_option("--on-error", ia->on_error,
                     "fail: refuse the file on an unknown category or a point outside the grid; "
                     "skip: leave such reports out")
         ->capture_default_str()
         ->check(CLI::IsMember({"fail", "skip"}));
     add_at(imp, ia->at);
+    imp->add_flag("--allow-backdated", ia->allow_backdated,
+                  "Accept reports dated before the calendar's first year (deadlines counted "
+                  "Mon-Fri)");
     imp->callback([ia] { run_import(*ia); });
 
     auto ra = std::make_shared<ReportArgs>();
@@ -480,8 +577,12 @@ void register_incidents(CLI::App& app) {
     rep->add_option("--lat", ra->lat, "Latitude (WGS 84)")->required();
     rep->add_option("--reporter", ra->reporter, "Who reports it");
     rep->add_option("--note", ra->note, "What was seen (kept with the matter)");
-    rep->add_option("--id", ra->id, "Incident id (default: the next free one)");
+    rep->add_option("--id", ra->id, "Incident id, 1 to 2^53-1 (default: the next free one)")
+        ->each([ra](const std::string&) { ra->id_given = true; });
     add_at(rep, ra->at);
+    rep->add_flag("--allow-backdated", ra->allow_backdated,
+                  "Accept a report dated before the calendar's first year (deadlines counted "
+                  "Mon-Fri)");
     rep->callback([ra] { run_report(*ra); });
 
     auto aa = std::make_shared<AdvanceArgs>();

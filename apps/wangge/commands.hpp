@@ -12,7 +12,6 @@
 namespace wangge::app {
 
 void register_render(CLI::App& app);
-void register_imagery(CLI::App& app);
 void register_incidents(CLI::App& app);
 void register_stats(CLI::App& app);
 void register_duties(CLI::App& app); // also adds "catalogue import"

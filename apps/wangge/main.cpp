@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
     wangge::app::add_assign_commands(commands);
     wangge::app::add_serve_commands(commands);
     wangge::app::register_render(app);
-    wangge::app::register_imagery(app);
+    wangge::app::add_imagery_commands(commands);
     wangge::app::register_incidents(app);
     wangge::app::register_stats(app);
     wangge::app::register_duties(app);

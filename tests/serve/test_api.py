@@ -354,6 +354,15 @@ class ServeApi(unittest.TestCase):
         self.assertEqual(m["cell"], "14082410020102")
         self.assertTrue(m["open"])
         self.assertTrue(any(t.startswith("14/") for t in data["tiles"]), data["tiles"])
+        # The same stream gets the next write's event too (a subscriber stays subscribed
+        # after an event).
+        status, _, out = self.srv.request("POST", "/api/matters", {"category": "0103", "lon": 110.972, "lat": 35.6105, "at": "2026-03-02T11:59"}, token=TOKEN)
+        self.assertEqual(status, 201)
+        mid2 = json.loads(out)["id"]
+        _, _, data2 = ev.next("change")
+        while mid2 not in [m["id"] for m in data2["matters"]]:
+            _, _, data2 = ev.next("change")
+        self.assertGreaterEqual(self.srv.get_json("/api/health")["event_clients"], 1)
         ev.close()
         # Resuming after the event before it replays it: nothing is lost.
         again = Events(self.srv.port, last_id=int(eid) - 1)

@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <gtest/gtest.h>
+#include <iterator>
 
 using namespace wangge;
 using loop::Calendar;
@@ -169,4 +170,78 @@ TEST(Calendar, BadFilesNameTheFileAndEntry) {
                  InputError);
     // Outside the supported range.
     EXPECT_THROW((void)cal2026().add_working_hours(t("2100-01-01T09:00"), 1), InputError);
+}
+
+// A calendar covers the years it states; deadlines outside them are refused, not silently
+// counted Mon-Fri (a 1-working-day matter dispatched on 2026-12-31 was due on New Year's Day).
+TEST(Calendar, DeadlinesOutsideTheCoveredYearsAreRefused) {
+    const auto& cal = cal2026();
+    EXPECT_EQ(cal.spec().years, std::vector<int>{2026});
+    EXPECT_EQ(cal.covered_years_text(), "2026");
+    EXPECT_EQ(cal.first_covered_year(), 2026);
+    EXPECT_TRUE(cal.covers(t("2026-12-31T23:59")));
+    EXPECT_FALSE(cal.covers(t("2027-01-01T00:00")));
+    EXPECT_FALSE(cal.covers(t("2025-12-31T23:59")));
+    const loop::TimeLimit one_day{1, loop::TimeUnit::working_days};
+    EXPECT_EQ(s(cal.add(t("2026-12-30T10:00"), one_day)), "2026-12-31T10:00");
+    try {
+        (void)cal.add(t("2026-12-31T10:00"), one_day);
+        FAIL() << "no error";
+    } catch (const InputError& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("2027-01-01T10:00 falls in 2027, which no calendar covers"),
+                  std::string::npos)
+            << what;
+        EXPECT_NE(what.find("cover 2026"), std::string::npos) << what;
+    }
+    // A start before the calendar, even with a natural-time limit.
+    EXPECT_THROW((void)cal.add(t("2025-12-31T23:00"), {30, loop::TimeUnit::natural_minutes}),
+                 InputError);
+    // Replaying what was recorded counts Mon-Fri instead of refusing.
+    EXPECT_EQ(s(cal.add(t("2026-12-31T10:00"), one_day, Calendar::Uncovered::weekdays)),
+              "2027-01-01T10:00");
+    // The default calendar (no file) covers the whole range, and says it has no holidays.
+    const Calendar plain;
+    EXPECT_TRUE(plain.covers(t("2027-01-01T00:00")));
+    EXPECT_NE(plain.covered_years_text().find("no holidays"), std::string::npos);
+}
+
+TEST(Calendar, SeveralYearsCombineAndAYearIsCoveredOnce) {
+    // Generated test calendars (not official notices).
+    const std::string y2025 = R"({"name": "test 2025", "years": [2025],
+        "holidays": [{"from": "2025-01-01"}]})";
+    const std::string y2027 = R"({"name": "test 2027", "years": [2027],
+        "holidays": [{"from": "2027-01-01", "to": "2027-01-03"}]})";
+    std::ifstream in(catalogue("calendar-2026.json"));
+    const std::string y2026{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    const auto both = Calendar::parse("[" + y2026 + "," + y2027 + "]", "both.json");
+    EXPECT_EQ(both.covered_years_text(), "2026-2027");
+    EXPECT_FALSE(both.is_working_day(loop::parse_date("2027-01-01")));
+    // Now the New Year case has an answer: 2027-01-04 (Monday) after the holiday.
+    EXPECT_EQ(s(both.add(t("2026-12-31T10:00"), {1, loop::TimeUnit::working_days})),
+              "2027-01-04T10:00");
+    const auto gap = Calendar::parse("[" + y2025 + "," + y2027 + "]", "gap.json");
+    EXPECT_EQ(gap.covered_years_text(), "2025, 2027");
+    EXPECT_THROW((void)gap.add(t("2026-03-02T10:00"), {1, loop::TimeUnit::working_hours}),
+                 InputError);
+    // A year in two files, differing office hours, no stated years: refused, naming the entry.
+    EXPECT_THROW((void)Calendar::parse("[" + y2026 + "," + y2026 + "]", "twice.json"), InputError);
+    try {
+        (void)Calendar::parse("[" + y2025 +
+                                  R"(, {"years": [2027], "office_hours": [["09:00","17:00"]]}])",
+                              "hours.json");
+        FAIL() << "no error";
+    } catch (const InputError& e) {
+        EXPECT_EQ(e.context().field, "[1].office_hours");
+    }
+    try {
+        (void)Calendar::parse(R"({"name": "no years"})", "none.json");
+        FAIL() << "no error";
+    } catch (const InputError& e) {
+        EXPECT_EQ(e.context().field, "years");
+    }
+    // A file from before "years" was required covers the years of its dates.
+    const auto legacy =
+        Calendar::parse(R"({"holidays": [{"from": "2026-10-01", "to": "2026-10-07"}]})", "old");
+    EXPECT_EQ(legacy.covered_years_text(), "2026");
 }

@@ -9,6 +9,7 @@
 #include "wangge/store/workspace.hpp"
 #include "wangge/tiles/export.hpp"
 #include "wangge/tiles/plan.hpp"
+#include "wangge/tiles/png8.hpp"
 #include "wangge/tiles/source.hpp"
 #include "wangge/tiles/tile.hpp"
 
@@ -312,6 +313,59 @@ std::string overlay_job(const std::string& ws, const std::string& out) {
 }
 
 } // namespace
+
+// ---- PNG encoder -----------------------------------------------------------------------------
+
+// The tile encoder: a picture of at most 256 colours comes back exactly (opaque, translucent
+// and fully transparent pixels); 65,536 colours come back within 12 counts per channel (the
+// palette is 256 box means of a 5-5-5 histogram); the same pixels give the same bytes.
+TEST(TilePng8, FewColoursAreExactAndManyStayClose) {
+    const auto dir = test::temp_dir();
+    render::Image few;
+    few.width = 64;
+    few.height = 16;
+    few.rgba.resize(64 * 16 * 4);
+    for (int y = 0; y < 16; ++y)
+        for (int x = 0; x < 64; ++x) {
+            auto* p = few.rgba.data() + (y * 64 + x) * 4;
+            const int k = (y * 64 + x) % 200; // 200 colours, far apart
+            p[0] = static_cast<std::uint8_t>(k * 37 % 256);
+            p[1] = static_cast<std::uint8_t>(k * 91 % 256);
+            p[2] = static_cast<std::uint8_t>(k * 13 % 256);
+            p[3] = static_cast<std::uint8_t>(k < 150 ? 255 : k < 180 ? 128 : 0);
+            if (p[3] == 0) p[0] = p[1] = p[2] = 0;
+        }
+    const std::string bytes = tiles::encode_png8(few.rgba.data(), 64, 16, 64 * 4);
+    ASSERT_EQ(bytes.substr(1, 3), "PNG");
+    const auto back = decode(bytes, dir);
+    ASSERT_EQ(back.width, 64);
+    ASSERT_EQ(back.height, 16);
+    for (int i = 0; i < 64 * 16; ++i) {
+        const auto* a = few.rgba.data() + i * 4;
+        const auto* b = back.rgba.data() + i * 4;
+        ASSERT_EQ(a[3], b[3]) << "pixel " << i;
+        for (int c = 0; c < 3 && a[3] > 0; ++c)
+            ASSERT_EQ(a[c], b[c]) << "pixel " << i << " channel " << c;
+    }
+
+    std::vector<std::uint8_t> many(256 * 256 * 4);
+    for (int y = 0; y < 256; ++y)
+        for (int x = 0; x < 256; ++x) {
+            auto* p = many.data() + (y * 256 + x) * 4;
+            p[0] = static_cast<std::uint8_t>(x);
+            p[1] = static_cast<std::uint8_t>(y);
+            p[2] = static_cast<std::uint8_t>((x + y) / 2);
+            p[3] = 255;
+        }
+    const std::string packed = tiles::encode_png8(many.data(), 256, 256, 256 * 4);
+    EXPECT_EQ(packed, tiles::encode_png8(many.data(), 256, 256, 256 * 4));
+    const auto img = decode(packed, dir);
+    int worst = 0;
+    for (std::size_t i = 0; i < many.size(); ++i)
+        worst = std::max(worst, std::abs(int(many[i]) - int(img.rgba[i])));
+    EXPECT_LE(worst, 12);
+    EXPECT_LT(packed.size(), many.size() / 4); // one byte a pixel, compressed
+}
 
 // ---- Metatiles -------------------------------------------------------------------------------
 

@@ -1,5 +1,7 @@
 #include "wangge/geo/gdal.hpp"
 
+#include "wangge/base/busy.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cpl_conv.h>
@@ -20,6 +22,9 @@ void gdal_init() {
         // Hermetic: no network access for remote files or PROJ grids.
         CPLSetConfigOption("GDAL_HTTP_TIMEOUT", "1");
         CPLSetConfigOption("OSM_USE_CUSTOM_INDEXING", "YES");
+        // GDAL's own SQLite connections wait for another writer as long as ours do (5 s
+        // otherwise, then "database is locked").
+        CPLSetConfigOption("SQLITE_BUSY_TIMEOUT", std::to_string(base::busy_timeout_ms()).c_str());
     });
 }
 
@@ -186,6 +191,10 @@ GDALDatasetH open_ex(const std::string& path, unsigned flags) {
         if (why.empty())
             why = std::filesystem::exists(path) ? "not a format GDAL can read"
                                                 : "No such file or directory";
+        if (why.find("database is locked") != std::string::npos)
+            why += " (another command kept it locked for more than " +
+                   std::to_string(base::busy_timeout_ms() / 1000) +
+                   " s; WANGGE_BUSY_TIMEOUT sets the wait in seconds; try again)";
         throw InputError("cannot open: " + why, ErrorContext{.file = path});
     }
     return h;

@@ -73,6 +73,11 @@ int parse_clock(std::string_view text) {
 
 } // namespace
 
+LocalTime now_local() {
+    const auto now = chr::floor<chr::minutes>(chr::system_clock::now());
+    return {now.time_since_epoch().count() + local_utc_offset_minutes};
+}
+
 LocalTime make_time(chr::year_month_day date, int hour, int minute) {
     return {days_since_epoch(date) * minutes_per_natural_day + hour * 60 + minute};
 }
@@ -215,6 +220,13 @@ Calendar::Calendar(CalendarSpec spec) : m_spec(std::move(spec)) {
                              " is both a holiday and a make-up working day");
         m_working[index(d)] = true;
     }
+    std::sort(m_spec.years.begin(), m_spec.years.end());
+    if (std::adjacent_find(m_spec.years.begin(), m_spec.years.end()) != m_spec.years.end())
+        throw InputError("calendar: a year is listed twice (or covered by two calendars)");
+    for (const int y : m_spec.years)
+        if (y < first_year || y > last_year)
+            throw InputError("calendar: year " + std::to_string(y) + " outside " +
+                             std::to_string(first_year) + "-" + std::to_string(last_year));
     m_cumulative.assign(count + 1, 0);
     for (std::size_t i = 0; i < count; ++i)
         m_cumulative[i + 1] = m_cumulative[i] + (m_working[i] ? m_day_minutes : 0);
@@ -227,6 +239,76 @@ Calendar Calendar::load(const std::string& path) {
     return parse(text, path);
 }
 
+namespace {
+// One calendar object of a file into spec; `where` names the entry being read.
+void read_calendar_object(const nlohmann::json& doc, CalendarSpec& spec, bool first,
+                          const std::string& prefix, std::string& where) {
+    where = prefix + "name";
+    const std::string name = doc.value("name", "");
+    spec.name = first ? name : spec.name + "; " + name;
+    where = prefix + "notice";
+    const std::string notice = doc.value("notice", "");
+    spec.notice =
+        first || notice.empty() ? (first ? notice : spec.notice) : spec.notice + " " + notice;
+    std::vector<OfficePeriod> hours = CalendarSpec{}.office_hours;
+    if (doc.contains("office_hours")) {
+        hours.clear();
+        std::size_t i = 0;
+        for (const auto& p : doc.at("office_hours")) {
+            where = prefix + "office_hours[" + std::to_string(i++) + "]";
+            if (!p.is_array() || p.size() != 2) throw InputError("expected [\"HH:MM\", \"HH:MM\"]");
+            hours.push_back(
+                {parse_clock(p[0].get<std::string>()), parse_clock(p[1].get<std::string>())});
+        }
+    }
+    where = prefix + "office_hours";
+    if (first)
+        spec.office_hours = hours;
+    else if (hours != spec.office_hours)
+        throw InputError("office hours differ from the first calendar's; combined calendars "
+                         "must share them");
+    std::vector<int> dated_years; // the years of its dates, for a file without "years"
+    std::size_t i = 0;
+    for (const auto& h : doc.value("holidays", nlohmann::json::array())) {
+        where = prefix + "holidays[" + std::to_string(i++) + "]";
+        const auto from = parse_date(h.at("from").get<std::string>());
+        const auto to = parse_date(h.value("to", h.at("from").get<std::string>()));
+        if (chr::sys_days(to) < chr::sys_days(from)) throw InputError("'to' is before 'from'");
+        for (auto d = chr::sys_days(from); d <= chr::sys_days(to); d += chr::days(1)) {
+            spec.holidays.emplace_back(d);
+            dated_years.push_back(static_cast<int>(chr::year_month_day(d).year()));
+        }
+    }
+    i = 0;
+    for (const auto& m : doc.value("make_up_days", nlohmann::json::array())) {
+        where = prefix + "make_up_days[" + std::to_string(i++) + "]";
+        spec.make_up_days.push_back(parse_date(m.at("date").get<std::string>()));
+        dated_years.push_back(static_cast<int>(spec.make_up_days.back().year()));
+    }
+    where = prefix + "years";
+    if (doc.contains("years")) {
+        const auto& years = doc.at("years");
+        if (!years.is_array() || years.empty())
+            throw InputError("expected a non-empty list of years, e.g. [2026]");
+        for (const auto& y : years) {
+            if (!y.is_number_integer()) throw InputError("expected a year such as 2026");
+            spec.years.push_back(y.get<int>());
+        }
+    } else {
+        // Written before files stated their years: the years its dates are in.
+        if (dated_years.empty())
+            throw InputError("the calendar does not say which years it covers (add \"years\": "
+                             "[2026])");
+        std::sort(dated_years.begin(), dated_years.end());
+        dated_years.erase(std::unique(dated_years.begin(), dated_years.end()), dated_years.end());
+        for (const int y : dated_years)
+            if (std::find(spec.years.begin(), spec.years.end(), y) == spec.years.end())
+                spec.years.push_back(y);
+    }
+    where.clear();
+}
+} // namespace
+
 Calendar Calendar::parse(std::string_view text, const std::string& path) {
     nlohmann::json doc;
     try {
@@ -237,36 +319,16 @@ Calendar Calendar::parse(std::string_view text, const std::string& path) {
     CalendarSpec spec;
     std::string where;
     try {
-        where = "name";
-        spec.name = doc.value("name", "");
-        where = "notice";
-        spec.notice = doc.value("notice", "");
-        if (doc.contains("office_hours")) {
-            spec.office_hours.clear();
-            std::size_t i = 0;
-            for (const auto& p : doc.at("office_hours")) {
-                where = "office_hours[" + std::to_string(i++) + "]";
-                if (!p.is_array() || p.size() != 2)
-                    throw InputError("expected [\"HH:MM\", \"HH:MM\"]");
-                spec.office_hours.push_back(
-                    {parse_clock(p[0].get<std::string>()), parse_clock(p[1].get<std::string>())});
+        if (doc.is_array()) {
+            if (doc.empty()) throw InputError("an empty list of calendars");
+            for (std::size_t i = 0; i < doc.size(); ++i) {
+                std::string prefix = "[";
+                prefix.append(std::to_string(i)).append("].");
+                read_calendar_object(doc[i], spec, i == 0, prefix, where);
             }
+        } else {
+            read_calendar_object(doc, spec, true, "", where);
         }
-        std::size_t i = 0;
-        for (const auto& h : doc.value("holidays", nlohmann::json::array())) {
-            where = "holidays[" + std::to_string(i++) + "]";
-            const auto from = parse_date(h.at("from").get<std::string>());
-            const auto to = parse_date(h.value("to", h.at("from").get<std::string>()));
-            if (chr::sys_days(to) < chr::sys_days(from)) throw InputError("'to' is before 'from'");
-            for (auto d = chr::sys_days(from); d <= chr::sys_days(to); d += chr::days(1))
-                spec.holidays.emplace_back(d);
-        }
-        i = 0;
-        for (const auto& m : doc.value("make_up_days", nlohmann::json::array())) {
-            where = "make_up_days[" + std::to_string(i++) + "]";
-            spec.make_up_days.push_back(parse_date(m.at("date").get<std::string>()));
-        }
-        where.clear();
         return Calendar(std::move(spec));
     } catch (const nlohmann::json::exception& e) {
         throw InputError(std::string("unexpected content: ") + e.what(),
@@ -274,6 +336,43 @@ Calendar Calendar::parse(std::string_view text, const std::string& path) {
     } catch (const InputError& e) {
         throw InputError(e.message(), {.file = path, .field = where});
     }
+}
+
+bool Calendar::covers(LocalTime t) const {
+    const int y = static_cast<int>(date_of(t).year());
+    if (m_spec.years.empty()) return y >= first_year && y <= last_year;
+    return std::binary_search(m_spec.years.begin(), m_spec.years.end(), y);
+}
+
+int Calendar::first_covered_year() const {
+    return m_spec.years.empty() ? first_year : m_spec.years.front();
+}
+
+int Calendar::last_covered_year() const {
+    return m_spec.years.empty() ? last_year : m_spec.years.back();
+}
+
+std::string Calendar::covered_years_text() const {
+    if (m_spec.years.empty())
+        return std::to_string(first_year) + "-" + std::to_string(last_year) +
+               " (Mon-Fri, no holidays: no calendar file imported)";
+    const auto& y = m_spec.years;
+    if (y.back() - y.front() + 1 == static_cast<int>(y.size()))
+        return y.size() == 1 ? std::to_string(y.front())
+                             : std::to_string(y.front()) + "-" + std::to_string(y.back());
+    std::string out;
+    for (const int v : y)
+        out += (out.empty() ? "" : ", ") + std::to_string(v);
+    return out;
+}
+
+void Calendar::require_covered(LocalTime t, std::string_view what) const {
+    if (covers(t)) return;
+    const int y = static_cast<int>(date_of(t).year());
+    throw InputError(std::string(what) + " " + format_time(t) + " falls in " + std::to_string(y) +
+                     ", which no calendar covers (the calendars cover " + covered_years_text() +
+                     "); import a calendar for " + std::to_string(y) +
+                     " (wangge catalogue import WORKSPACE DIR --calendar FILE)");
 }
 
 std::int64_t Calendar::day_index(LocalTime t) const {
@@ -347,7 +446,13 @@ LocalTime Calendar::add_natural_hours(LocalTime t, double hours) {
     return {t.minutes + std::llround(hours * 60)};
 }
 
-LocalTime Calendar::add(LocalTime t, const TimeLimit& limit) const {
+LocalTime Calendar::add(LocalTime t, const TimeLimit& limit, Uncovered uncovered) const {
+    if (uncovered == Uncovered::refuse) {
+        require_covered(t, "start of a deadline at");
+        const LocalTime due = add(t, limit, Uncovered::weekdays);
+        require_covered(due, "the deadline");
+        return due;
+    }
     switch (limit.unit) {
     case TimeUnit::working_hours:
         return add_working_hours(t, limit.value);

@@ -1,5 +1,7 @@
 #include "loop/csv.hpp"
 
+#include "wangge/base/text.hpp"
+
 #include <algorithm>
 #include <fstream>
 #include <sstream>
@@ -15,12 +17,28 @@ std::string trim(std::string_view s) {
 }
 } // namespace
 
-CsvTable CsvTable::read(const std::string& path) {
+CsvTable CsvTable::read(const std::string& path, const std::string& encoding) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw InputError("cannot open file", {.file = path});
-    std::ostringstream text;
-    text << in.rdbuf();
-    return parse(text.str(), path);
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    std::string text = std::move(buffer).str();
+    // Text that is not UTF-8 would be stored as it is and break every JSON reader of the
+    // workspace later: refuse it here (or convert it from the encoding given), naming the line
+    // and the byte.
+    const std::string& from = encoding.empty() ? std::string("UTF-8") : encoding;
+    std::string utf8;
+    if (const auto bad = base::convert_to_utf8(text, from, utf8)) {
+        const auto line =
+            1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(*bad), '\n');
+        const bool is_utf8 = from == "UTF-8" || from == "utf-8" || from == "UTF8";
+        throw InputError("not valid " + from + " at " + base::describe_invalid_utf8(text, *bad) +
+                             (is_utf8 ? "; save the file as UTF-8 (from GBK: iconv -f GBK -t "
+                                        "UTF-8)"
+                                      : ""),
+                         {.file = path, .line = line});
+    }
+    return parse(utf8, path);
 }
 
 CsvTable CsvTable::parse(std::string_view text, const std::string& path) {

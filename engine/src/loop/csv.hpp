@@ -21,9 +21,10 @@ struct CsvRow {
 
 class CsvTable {
   public:
-    // Reads a file; throws InputError when it cannot be read, has no header, an unclosed
-    // quote, or a row with more fields than the header.
-    static CsvTable read(const std::string& path);
+    // Reads a file; throws InputError when it cannot be read, is not valid text in
+    // `encoding` (UTF-8 unless told; naming line and byte offset), has no header, an unclosed
+    // quote, or a row with more fields than the header. Another encoding (GBK) is converted.
+    static CsvTable read(const std::string& path, const std::string& encoding = "UTF-8");
     static CsvTable parse(std::string_view text, const std::string& path);
 
     [[nodiscard]] const std::string& path() const noexcept { return m_path; }

@@ -25,8 +25,9 @@ double parse_double(const detail::CsvTable& t, const detail::CsvRow& row, std::s
 
 } // namespace
 
-std::vector<Report> read_reports_csv(const std::string& path, const Catalogue* catalogue) {
-    const auto t = detail::CsvTable::read(path);
+std::vector<Report> read_reports_csv(const std::string& path, const Catalogue* catalogue,
+                                     const std::string& encoding) {
+    const auto t = detail::CsvTable::read(path, encoding);
     const auto id = t.column("id"), category = t.column("category"), lon = t.column("lon"),
                lat = t.column("lat"), at = t.column("reported_at");
     const auto reporter = t.optional_column("reporter");
@@ -39,8 +40,11 @@ std::vector<Report> read_reports_csv(const std::string& path, const Catalogue* c
         const auto [end, ec] =
             std::from_chars(id_text.data(), id_text.data() + id_text.size(), r.id);
         if (id_text.empty() || ec != std::errc{} || end != id_text.data() + id_text.size() ||
-            r.id <= 0)
-            throw t.error(row, "bad id '" + id_text + "' (expected a positive integer)", "id");
+            r.id <= 0 || r.id > max_incident_id)
+            throw t.error(row,
+                          "bad id '" + id_text + "' (expected a whole number from 1 to " +
+                              std::to_string(max_incident_id) + ", 2^53 - 1)",
+                          "id");
         if (const auto [it, fresh] = seen.emplace(r.id, row.line); !fresh)
             throw t.error(row,
                           "duplicate id " + id_text + " (first on line " +
@@ -311,9 +315,12 @@ History generate_history(const ImportContext& context, const HistoryOptions& opt
 
     History history;
     history.records.reserve(reports.size());
+    // The history's reports are judged against its own "now", not the machine's clock.
+    ImportContext at_end = context;
+    at_end.options.now = options.end;
     for (std::size_t i = 0; i < reports.size(); ++i) {
         reports[i].id = options.first_id + static_cast<std::int64_t>(i);
-        history.records.push_back(make_record(reports[i], context));
+        history.records.push_back(make_record(reports[i], at_end));
         Walker(context, options, rng, history.records.back(), history.journal).run();
     }
     return history;

@@ -204,13 +204,17 @@ TimeLimit Loop::limit(const Incident& incident, Clock clock) const {
 }
 
 Incident Loop::open(const NewIncident& report) const {
+    return open(report, m_options.uncovered);
+}
+
+Incident Loop::open(const NewIncident& report, Calendar::Uncovered uncovered) const {
     const auto& category = m_catalogue->category_at(report.category);
     Incident incident;
     incident.report = report;
     incident.updated_at = report.reported_at;
     const TimeLimit l = category.limits.dispatch;
     incident.step_started = report.reported_at;
-    incident.due = m_calendar->add(report.reported_at, l);
+    incident.due = m_calendar->add(report.reported_at, l, uncovered);
     incident.due_unit = l.unit;
     return incident;
 }
@@ -220,7 +224,8 @@ Incident Loop::open(const NewIncident& report) const {
 namespace {
 template <class Fail>
 void check_policy(const Incident& incident, const Transition& t, const StepLimits& limits,
-                  const Calendar& calendar, const Catalogue& catalogue, Fail&& fail) {
+                  const Calendar& calendar, Calendar::Uncovered uncovered,
+                  const Catalogue& catalogue, Fail&& fail) {
     const State from = incident.state;
     const bool needs_reason = t.to == S::returned || t.to == S::extended || t.to == S::rejected ||
                               t.to == S::backlog || t.to == S::rework;
@@ -243,7 +248,9 @@ void check_policy(const Incident& incident, const Transition& t, const StepLimit
         if (!incident.due || *t.deadline <= *incident.due)
             throw fail("an extension must lengthen the deadline (now " +
                        (incident.due ? format_time(*incident.due) : std::string("none")) + ")");
-        const LocalTime most = calendar.add(*incident.due, limits.handle);
+        if (uncovered == Calendar::Uncovered::refuse && !calendar.covers(*t.deadline))
+            calendar.require_covered(*t.deadline, "the new deadline");
+        const LocalTime most = calendar.add(*incident.due, limits.handle, uncovered);
         if (*t.deadline > most)
             throw fail("the new deadline " + format_time(*t.deadline) +
                        " is beyond what the category allows (at most " +
@@ -251,6 +258,8 @@ void check_policy(const Incident& incident, const Transition& t, const StepLimit
     }
     if (t.to == S::backlog && t.deadline && *t.deadline <= t.at)
         throw fail("the review date is not after the move");
+    if (t.to == S::backlog && t.deadline && uncovered == Calendar::Uncovered::refuse)
+        calendar.require_covered(*t.deadline, "the review date");
 }
 } // namespace
 
@@ -275,7 +284,15 @@ Event Loop::advance(Incident& incident, const Transition& t, const StepLimits& l
     if (t.to == S::extended && !t.deadline) throw fail("a new deadline is required");
     // The rules below are for new moves. A journal being replayed holds moves accepted under
     // the rules of their day, and must stay readable when the rules tighten.
-    if (checks == Checks::all) check_policy(incident, t, limits, *m_calendar, *m_catalogue, fail);
+    const auto uncovered =
+        checks == Checks::recorded ? Calendar::Uncovered::weekdays : m_options.uncovered;
+    if (checks == Checks::all) {
+        try {
+            check_policy(incident, t, limits, *m_calendar, uncovered, *m_catalogue, fail);
+        } catch (const InputError& e) {
+            throw fail(e.message()); // a calendar refusal, named with the matter and the move
+        }
+    }
 
     // Work on a copy so that a failure below leaves the incident as it was.
     Incident next = incident;
@@ -294,7 +311,11 @@ Event Loop::advance(Incident& incident, const Transition& t, const StepLimits& l
         } else {
             const TimeLimit l = limit(limits, next.report.urban, clock_to);
             next.step_started = t.at;
-            next.due = m_calendar->add(t.at, l);
+            try {
+                next.due = m_calendar->add(t.at, l, uncovered);
+            } catch (const InputError& e) {
+                throw fail(e.message());
+            }
             next.due_unit = l.unit;
         }
     }
@@ -364,7 +385,7 @@ Event Loop::lift_supervision(Incident& incident, LocalTime at, const std::string
 }
 
 Incident Loop::rebuild(const NewIncident& report, std::span<const Event> journal) const {
-    Incident incident = open(report);
+    Incident incident = open(report, Calendar::Uncovered::weekdays);
     const auto& limits = m_catalogue->category_at(report.category).limits;
     std::size_t line = 0;
     for (const auto& e : journal) {

@@ -1,4 +1,5 @@
 #include "loop/store_impl.hpp"
+#include "wangge/base/text.hpp"
 
 #include <chrono>
 #include <cstring>
@@ -82,8 +83,31 @@ void bind_text(Statement& st, int i, const std::optional<std::string>& v) {
         st.bind_null(i);
 }
 
+namespace {
+// Text that is not UTF-8 never reaches the file: stored, it would break every JSON listing
+// of the workspace. The edges (CSV readers, commands) say which line or option; this is the
+// last guard for every path.
+void require_utf8(std::int64_t incident, const char* what, std::string_view text) {
+    if (const auto bad = base::first_invalid_utf8(text))
+        throw InputError("incident " + std::to_string(incident) + ": the " + what +
+                         " is not valid UTF-8 at " + base::describe_invalid_utf8(text, *bad));
+}
+} // namespace
+
+void require_incident_id(std::int64_t id) {
+    if (id < 1 || id > max_incident_id)
+        throw InputError("incident id " + std::to_string(id) +
+                         " is out of range: ids are whole numbers from 1 to " +
+                         std::to_string(max_incident_id) +
+                         " (2^53 - 1, exact in JSON); nothing was written");
+}
+
 void bind_record(Statement& st, const IncidentRecord& r) {
     const auto& inc = r.incident;
+    require_incident_id(inc.report.id);
+    require_utf8(inc.report.id, "category", inc.report.category);
+    require_utf8(inc.report.id, "reporter", inc.report.reporter);
+    require_utf8(inc.report.id, "note", inc.report.note);
     const auto blob = point_blob(r.lonlat);
     st.bind(1, inc.report.id);
     st.bind_blob(2, blob.data(), static_cast<int>(blob.size()));
@@ -176,6 +200,11 @@ Event read_event(const Statement& st) {
 }
 
 void append_event(Statement& st, const Event& e) {
+    require_utf8(e.incident, "actor", e.actor);
+    require_utf8(e.incident, "note", e.note);
+    require_utf8(e.incident, "department", e.department);
+    require_utf8(e.incident, "person", e.person);
+    require_utf8(e.incident, "approver", e.approver);
     st.bind(1, e.incident)
         .bind(2, to_string(e.from))
         .bind(3, to_string(e.to))

@@ -1,6 +1,45 @@
 #include "loop/sqlite.hpp"
 
+#include "wangge/base/busy.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <thread>
+
 namespace wangge::loop::detail {
+
+struct BusyWait {
+    std::string path;
+    int timeout_ms = 0;
+    std::chrono::steady_clock::time_point since;
+    bool told = false;
+};
+
+void BusyWaitDelete::operator()(BusyWait* w) const noexcept {
+    delete w;
+}
+
+namespace {
+// SQLite calls this while another connection holds the lock; `count` is 0 on the first call
+// of each wait. Returns 0 to give up (the operation then fails with SQLITE_BUSY).
+int wait_while_busy(void* context, int count) {
+    auto* w = static_cast<BusyWait*>(context);
+    const auto now = std::chrono::steady_clock::now();
+    if (count == 0) w->since = now;
+    const auto waited =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - w->since).count();
+    if (waited >= w->timeout_ms) return 0;
+    if (!w->told && waited >= 1000) {
+        std::cerr << "wangge: " << w->path << " is busy (another command is writing it); waiting "
+                  << "up to " << w->timeout_ms / 1000 << " s\n";
+        w->told = true;
+    }
+    const auto step = std::min<long long>({1LL << std::min(count, 6), 50, w->timeout_ms - waited});
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::max<long long>(step, 1)));
+    return 1;
+}
+} // namespace
 
 Connection::Connection(const std::string& path, bool read_only) : m_path(path) {
     // No per-connection mutex: a connection is used by one thread at a time (see the
@@ -14,19 +53,31 @@ Connection::Connection(const std::string& path, bool read_only) : m_path(path) {
         m_db = nullptr;
         throw StoreError("cannot open: " + why, {.file = path});
     }
-    // Another process (or a GDAL handle) may hold the file briefly.
-    sqlite3_busy_timeout(m_db, 5000);
+    // Another process (or a GDAL handle) may hold the file: wait for it, and say so.
+    m_busy.reset(new BusyWait{path, base::busy_timeout_ms(), {}, false});
+    sqlite3_busy_handler(m_db, wait_while_busy, m_busy.get());
+}
+
+std::string Connection::last_error() const {
+    if ((sqlite3_extended_errcode(m_db) & 0xff) == SQLITE_BUSY)
+        return "the workspace is busy: another command kept it locked for more than " +
+               std::to_string(m_busy ? m_busy->timeout_ms / 1000 : 0) +
+               " s (WANGGE_BUSY_TIMEOUT sets the wait in seconds); nothing was written, try "
+               "again";
+    return sqlite3_errmsg(m_db);
 }
 
 void Connection::fail(const std::string& what) const {
-    throw StoreError(what + ": " + sqlite3_errmsg(m_db), {.file = m_path});
+    throw StoreError(what + ": " + last_error(), {.file = m_path});
 }
 
 void Connection::exec(const std::string& sql) const {
     char* message = nullptr;
     if (sqlite3_exec(m_db, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+        const bool busy = (sqlite3_extended_errcode(m_db) & 0xff) == SQLITE_BUSY;
         const std::string why = message ? message : "unknown error";
         sqlite3_free(message);
+        if (busy) throw StoreError(last_error(), {.file = m_path});
         throw StoreError(why + " (in: " + sql.substr(0, 80) + ")", {.file = m_path});
     }
 }
@@ -92,7 +143,7 @@ bool Statement::step() {
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
     // Reset so the statement can be reused after the caller handled the error.
-    const std::string why = sqlite3_errmsg(m_db->get());
+    const std::string why = m_db->last_error();
     sqlite3_reset(m_stmt);
     throw StoreError("step: " + why, {.file = m_db->path()});
 }

@@ -7,6 +7,7 @@
 #include "wangge/error.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <sqlite3.h>
 #include <string>
@@ -17,6 +18,16 @@ namespace wangge::loop::detail {
 
 class Statement;
 
+// What the busy handler of a connection knows: the file, how long to wait (base/busy.hpp)
+// and whether it has told the user it waits.
+struct BusyWait;
+struct BusyWaitDelete {
+    void operator()(BusyWait* w) const noexcept;
+};
+
+// A connection waits for another writer of the file up to base::busy_timeout_ms(), saying on
+// stderr after a second that it waits; then an operation fails with StoreError "the workspace
+// is busy ...".
 class Connection {
   public:
     Connection() = default;
@@ -27,13 +38,16 @@ class Connection {
     }
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
+    // The busy handler's state lives on the heap, so moving keeps its address.
     Connection(Connection&& other) noexcept
-        : m_db(std::exchange(other.m_db, nullptr)), m_path(std::move(other.m_path)) {}
+        : m_db(std::exchange(other.m_db, nullptr)), m_path(std::move(other.m_path)),
+          m_busy(std::move(other.m_busy)) {}
     Connection& operator=(Connection&& other) noexcept {
         if (this != &other) {
             if (m_db) sqlite3_close_v2(m_db);
             m_db = std::exchange(other.m_db, nullptr);
             m_path = std::move(other.m_path);
+            m_busy = std::move(other.m_busy);
         }
         return *this;
     }
@@ -45,10 +59,13 @@ class Connection {
     [[nodiscard]] bool has_table(const std::string& name) const;
     [[nodiscard]] bool has_column(const std::string& table, const std::string& column) const;
     [[noreturn]] void fail(const std::string& what) const;
+    // The last error, in words; a lock held past the timeout says so and what to do.
+    [[nodiscard]] std::string last_error() const;
 
   private:
     sqlite3* m_db = nullptr;
     std::string m_path;
+    std::unique_ptr<BusyWait, BusyWaitDelete> m_busy;
 };
 
 class Statement {

@@ -4,7 +4,8 @@ namespace wangge::loop {
 
 std::vector<Step> steps_of(const Loop& loop, const NewIncident& report,
                            std::span<const Event> journal) {
-    Incident inc = loop.open(report);
+    // A recorded journal: replayed under the state machine and time order only (incident.hpp).
+    Incident inc = loop.open(report, Calendar::Uncovered::weekdays);
     const auto& limits = loop.catalogue().category_at(report.category).limits;
     std::vector<Step> steps;
     const auto begin = [&](LocalTime at) {
@@ -31,7 +32,7 @@ std::vector<Step> steps_of(const Loop& loop, const NewIncident& report,
         }
         const Clock before = clock_of(inc.state);
         const auto due_before = inc.due;
-        (void)loop.advance(inc, transition_of(e), limits);
+        (void)loop.advance(inc, transition_of(e), limits, Loop::Checks::recorded);
         const Clock after = clock_of(inc.state);
         // A new deadline on the same clock (extension, backlog review date) starts a new step.
         if (before == after && inc.due == due_before) continue;

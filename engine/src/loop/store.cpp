@@ -73,7 +73,26 @@ INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier)
 
 } // namespace
 
+void check_report_time(const Report& report, LocalTime now, const Calendar& calendar,
+                       bool allow_backdated) {
+    const auto name = [&] {
+        return "report " + (report.id > 0 ? std::to_string(report.id) + " " : std::string()) +
+               "dated " + format_time(report.at);
+    };
+    if (report.at.minutes > now.minutes + report_clock_tolerance_minutes)
+        throw InputError(name() + " is in the future (now " + format_time(now) +
+                         "; reports may be at most " +
+                         std::to_string(report_clock_tolerance_minutes) + " minutes ahead)");
+    if (!allow_backdated &&
+        static_cast<int>(date_of(report.at).year()) < calendar.first_covered_year())
+        throw InputError(name() + " is before the calendar starts (the calendars cover " +
+                         calendar.covered_years_text() +
+                         "); --allow-backdated accepts it with deadlines counted Mon-Fri");
+}
+
 IncidentRecord make_record(const Report& report, const ImportContext& context) {
+    check_report_time(report, context.options.now ? *context.options.now : now_local(),
+                      context.loop.calendar(), context.options.allow_backdated);
     IncidentRecord r;
     r.lonlat = report.lonlat;
     r.grid_version = context.grid_version;
@@ -88,8 +107,13 @@ IncidentRecord make_record(const Report& report, const ImportContext& context) {
         r.township = cell->township_code;
     }
     const bool urban = context.options.urban_townships.count(r.township) > 0;
-    r.incident = context.loop.open(
-        {report.id, report.category, urban, report.at, report.reporter, report.note});
+    try {
+        r.incident = context.loop.open(
+            {report.id, report.category, urban, report.at, report.reporter, report.note});
+    } catch (const InputError& e) {
+        // A deadline outside the calendar's years: name the report.
+        throw InputError("report " + std::to_string(report.id) + ": " + e.message());
+    }
     if (cell) {
         const auto& category = context.loop.catalogue().category_at(report.category);
         const Route route =
@@ -119,9 +143,8 @@ LoopStore LoopStore::open(const std::string& gpkg_path) {
     // Reading a million matters (statistics, maps) through memory-mapped pages saves a copy
     // of every page out of the OS cache.
     impl->db.exec("PRAGMA mmap_size = 1073741824");
-    // Another writer (a long import, a second command) holds the file: wait for it rather
-    // than fail at once.
-    impl->db.exec("PRAGMA busy_timeout = 30000");
+    // Another writer (a long import, a second command) holding the file is waited for
+    // (Connection's busy handler, WANGGE_BUSY_TIMEOUT).
     if (!impl->db.has_table("gpkg_contents"))
         throw StoreError("not a GeoPackage (no gpkg_contents)", {.file = gpkg_path});
     // Only a wangge workspace gets the loop's tables: any other GeoPackage is left untouched.
@@ -149,6 +172,21 @@ namespace {
 
 // Replaces the catalogue tables' rows; the caller holds the transaction.
 void write_catalogue(const Connection& db, const Catalogue& catalogue) {
+    // A stored matter keeps its category: without it the matter could not advance, so a
+    // catalogue that drops a category in use is refused whole.
+    auto used = db.prepare("SELECT category, min(fid), count(*) FROM loop_incidents "
+                           "GROUP BY category ORDER BY category");
+    while (used.step()) {
+        const std::string code = used.text(0);
+        if (catalogue.category(code)) continue;
+        const auto count = used.integer(2);
+        throw DataError("the new catalogue has no category " + code + ", which " +
+                            std::to_string(count) + " stored matter" + (count == 1 ? "" : "s") +
+                            " use (incident " + std::to_string(used.integer(1)) +
+                            (count > 1 ? " and others" : "") +
+                            "); keep it in categories.csv. Nothing was changed",
+                        {.file = db.path(), .layer = "loop_categories"});
+    }
     db.exec("DELETE FROM loop_departments; DELETE FROM loop_functions; "
             "DELETE FROM loop_categories;");
     auto dep = db.prepare("INSERT INTO loop_departments (code, name, kind) VALUES (?, ?, ?)");
@@ -287,10 +325,26 @@ DutyTable LoopStore::load_duties(const Catalogue& catalogue) const {
 }
 
 ImportSummary LoopStore::import_reports(std::span<const Report> reports,
-                                        const ImportContext& context) {
+                                        const ImportContext& context, bool skip_stored) {
     const auto& db = m_impl->db;
     ImportSummary summary;
     Transaction tx(db);
+    // The stored ids are read inside the write transaction: a second import of the same file
+    // running at the same time waits for this one and then skips what it wrote.
+    std::vector<Report> fresh;
+    if (skip_stored) {
+        const auto stored = incident_ids();
+        if (!stored.empty()) {
+            fresh.reserve(reports.size());
+            for (const auto& r : reports) {
+                if (std::binary_search(stored.begin(), stored.end(), r.id))
+                    ++summary.already;
+                else
+                    fresh.push_back(r);
+            }
+            reports = fresh;
+        }
+    }
     auto st = db.prepare(insert_incident_sql());
     auto steps = db.prepare(insert_step_sql);
     // Locating, routing and deadlines of the next chunk run on a second thread while this
@@ -418,6 +472,35 @@ void write_steps(const Connection& db, Statement& insert, const Loop& loop,
 }
 
 } // namespace
+
+void LoopStore::insert_report(IncidentRecord& record, const Loop& loop) {
+    const auto& db = m_impl->db;
+    // BEGIN IMMEDIATE takes the write lock first: the id read below stays free until commit.
+    Transaction tx(db);
+    auto& id = record.incident.report.id;
+    if (id == 0) {
+        auto last = db.prepare("SELECT max(fid) FROM loop_incidents");
+        last.step();
+        const std::int64_t largest = last.is_null(0) ? 0 : last.integer(0);
+        if (largest >= max_incident_id)
+            throw InputError("no automatic incident id left: the largest stored id is " +
+                             std::to_string(largest) + " (2^53 - 1); give a free id explicitly");
+        id = largest + 1;
+    } else {
+        require_incident_id(id);
+        auto exists = db.prepare("SELECT 1 FROM loop_incidents WHERE fid = ?");
+        exists.bind(1, id);
+        if (exists.step())
+            throw StoreError("incident " + std::to_string(id) + " exists already",
+                             {.file = db.path(), .layer = "loop_incidents"});
+    }
+    auto st = db.prepare(insert_incident_sql());
+    bind_record(st, record);
+    st.run();
+    auto steps = db.prepare(insert_step_sql);
+    write_steps(db, steps, loop, record.incident.report, {}, false);
+    tx.commit();
+}
 
 void LoopStore::insert(std::span<const IncidentRecord> records, std::span<const Event> journal,
                        const Loop& loop) {

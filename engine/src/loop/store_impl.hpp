@@ -44,8 +44,11 @@ void bind_text(Statement& st, int i, const std::optional<std::string>& v);
 [[nodiscard]] std::array<unsigned char, 29> point_blob(geo::Point p);
 [[nodiscard]] geo::Point point_from_blob(const void* data, int size);
 
+// Throws InputError unless 1 <= id <= max_incident_id.
+void require_incident_id(std::int64_t id);
 // Binds every column; the record's own strings are bound without copying, so the record
-// must outlive the statement's next run().
+// must outlive the statement's next run(). Throws InputError for an id out of range or text
+// that is not UTF-8.
 void bind_record(Statement& st, const IncidentRecord& r);
 // Reads a row selected with incident_columns.
 [[nodiscard]] IncidentRecord read_record(const Statement& st);

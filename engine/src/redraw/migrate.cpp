@@ -2,6 +2,7 @@
 // grid tables and the loop tables are written through one SQLite connection so the whole
 // publish is one transaction.
 #include "loop/sqlite.hpp"
+#include "wangge/base/clock.hpp"
 #include "wangge/error.hpp"
 #include "wangge/grid/validate.hpp"
 #include "wangge/loop/store.hpp"
@@ -32,15 +33,6 @@ CREATE INDEX IF NOT EXISTS redraw_relocations_incident ON redraw_relocations (in
 INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier)
   VALUES ('redraw_relocations', 'attributes', 'redraw_relocations');
 )";
-
-std::string now_utc() {
-    const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 
 std::string duty_key(const loop::Duty& d) {
     return d.function + " " + std::string(loop::to_string(d.level)) + " " + d.unit + " (" +
@@ -166,7 +158,7 @@ PublishResult publish(const std::string& path, const PublishOptions& opt) {
             throw InputError("grid version " + std::to_string(draft) + " is not a draft any more",
                              {.file = path});
     }
-    const std::string published_at = now_utc();
+    const std::string published_at = base::utc_now_text();
     const std::string effective = loop::format_time(opt.effective);
     {
         auto st = db.prepare("UPDATE grid_versions SET state = 'published', effective_from = ?, "

@@ -358,12 +358,10 @@ Reported report_matter(Live& live, std::int64_t id, const std::string& category,
                             .at = at,
                             .reporter = reporter,
                             .note = note};
-        if (report.id <= 0) {
-            const auto ids = s.store().incident_ids();
-            report.id = ids.empty() ? 1 : ids.back() + 1;
-        } else if (s.store().incident(report.id)) {
+        if (report.id > 0 && s.store().incident(report.id))
             throw StoreError("incident " + std::to_string(report.id) + " exists already");
-        }
+        // Id 0: insert_report picks the next free id inside its write transaction, so
+        // concurrent reports (other processes, the CLI) never collide.
         auto record = loop::make_record(report, s.context());
         if (record.cell.empty()) {
             char buf[96];
@@ -372,7 +370,7 @@ Reported report_matter(Live& live, std::int64_t id, const std::string& category,
                             std::to_string(s.grid_version()) +
                             " (outside the county); nothing was recorded");
         }
-        s.store().insert(std::span(&record, 1), {}, s.loop());
+        s.store().insert_report(record, s.loop());
         return Reported{std::move(record)};
     });
 }
@@ -603,6 +601,9 @@ Response App::api(const Request& req) {
         if (const auto it = body.find("id"); it != body.end() && !it->is_null()) {
             if (!it->is_number_integer()) return json_error(400, "id must be an integer");
             id = it->get<std::int64_t>();
+            if (id < 1 || id > loop::max_incident_id)
+                return json_error(400, "id must be a whole number from 1 to " +
+                                           std::to_string(loop::max_incident_id) + " (2^53 - 1)");
         }
         const auto at_text = str("at");
         const loop::LocalTime at = at_text.empty() ? live.now() : loop::parse_time(at_text);

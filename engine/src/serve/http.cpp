@@ -118,8 +118,9 @@ std::uint64_t EventHub::publish(const std::string& type, const std::string& data
             m_log.pop_front();
         std::erase_if(m_subscribers, [&](const std::weak_ptr<Subscriber>& w) {
             auto s = w.lock();
-            if (s) targets.push_back(std::move(s));
-            return !s;
+            if (!s) return true; // gone
+            targets.push_back(std::move(s));
+            return false;
         });
         // Pushed under the lock so a subscriber never sees events out of order.
         for (auto& s : targets)

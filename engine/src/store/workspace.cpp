@@ -1,13 +1,13 @@
 #include "wangge/store/workspace.hpp"
 
+#include "wangge/base/busy.hpp"
+#include "wangge/base/clock.hpp"
 #include "wangge/base/output_file.hpp"
 #include "wangge/error.hpp"
 #include "wangge/geo/proj.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cpl_string.h>
-#include <ctime>
 #include <filesystem>
 #include <gdal.h>
 #include <map>
@@ -23,15 +23,6 @@ namespace {
 
 constexpr const char* format_name = "wangge-workspace";
 constexpr const char* format_version = "1";
-
-std::string now_iso() {
-    const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 
 // A field definition for creating layers.
 struct FieldSpec {
@@ -209,7 +200,8 @@ void roll_back_interrupted_write(const std::string& path) {
     sqlite3* db = nullptr;
     int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
     if (rc == SQLITE_OK) {
-        sqlite3_busy_timeout(db, 30000); // a writer that is still alive finishes first
+        // A writer that is still alive finishes first.
+        sqlite3_busy_timeout(db, base::busy_timeout_ms());
         rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
     }
     const std::string why = db ? sqlite3_errmsg(db) : "out of memory";
@@ -342,7 +334,8 @@ int Workspace::insert_version(const NewVersion& nv, std::optional<int> parent, b
         OGRLayerH layer = m_ds.layer("grid_versions");
         geo::FeaturePtr f{OGR_F_Create(OGR_L_GetLayerDefn(layer))};
         OGR_F_SetFieldInteger(f.get(), geo::field_index(layer, "version"), id);
-        set_string(f.get(), layer, "created_at", nv.created_at.empty() ? now_iso() : nv.created_at);
+        set_string(f.get(), layer, "created_at",
+                   nv.created_at.empty() ? base::utc_now_text() : nv.created_at);
         set_string(f.get(), layer, "note", nv.note);
         set_string(f.get(), layer, "source", nv.source);
         if (parent) OGR_F_SetFieldInteger(f.get(), geo::field_index(layer, "parent"), *parent);

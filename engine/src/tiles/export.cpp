@@ -505,6 +505,21 @@ ExportSummary run_export(const ExportJob& job,
         }
     }
     p.metatiles_done = work.size() - todo.size();
+    // Largest blocks first (pixels drawn, see MetatileRenderer::render), so that the threads
+    // finish together instead of one drawing a full z14 metatile while the others wait.
+    const auto pixels = [&](const MetaWork* w) {
+        int x0 = w->tiles.front().x, x1 = x0, y0 = w->tiles.front().y, y1 = y0;
+        for (const auto& t : w->tiles) {
+            x0 = std::min(x0, t.x), x1 = std::max(x1, t.x);
+            y0 = std::min(y0, t.y), y1 = std::max(y1, t.y);
+        }
+        const auto side = [&](int n) {
+            return static_cast<std::int64_t>(n * tile_px + 2 * job.tile.buffer_px);
+        };
+        return side(x1 - x0 + 1) * side(y1 - y0 + 1);
+    };
+    std::stable_sort(todo.begin(), todo.end(),
+                     [&](const MetaWork* a, const MetaWork* b) { return pixels(a) > pixels(b); });
 
     const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     const int threads = std::clamp(job.threads > 0 ? job.threads : hw, 1, 64);

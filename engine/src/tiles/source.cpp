@@ -3,6 +3,7 @@
 #include "wangge/tiles/source.hpp"
 
 #include "wangge/error.hpp"
+#include "wangge/tiles/png8.hpp"
 
 #include <algorithm>
 #include <array>
@@ -44,20 +45,15 @@ const char* style_name(Layer l) {
     return "satellite-overlay";
 }
 
-// Mapnik encoder names. z=1: zlib level 1; a higher level costs far more than it saves on
-// tiles this small. The transparent overlay keeps the hextree quantizer (m=h), which keeps
-// the alpha of its translucent fills; opaque layers use the octree (m=o), which encodes
-// imagery twice as fast and a little smaller.
-const char* encoder(Layer l, Format f) {
-    switch (f) {
-    case Format::png:
-        return l == Layer::overlay ? "png8:m=h:z=1" : "png8:m=o:z=1";
-    case Format::jpeg:
-        return "jpeg85";
-    case Format::webp:
-        return "webp:quality=85";
-    }
-    return "png8:m=h:z=1";
+// One tile of the drawn block. PNG: our median-cut palette encoder (png8.hpp), three times
+// as fast as Mapnik's octree on composite tiles at the same error, and faster still than the
+// hextree that the translucent overlay needed; JPEG and WebP through Mapnik.
+std::string encode(const mapnik::image_rgba8& block, unsigned x, unsigned y, Format f) {
+    if (f == Format::png)
+        return encode_png8(reinterpret_cast<const std::uint8_t*>(block.get_row(y) + x), tile_px,
+                           tile_px, block.row_size());
+    const mapnik::image_view_rgba8 view(x, y, tile_px, tile_px, block);
+    return mapnik::save_to_string(view, f == Format::jpeg ? "jpeg85" : "webp:quality=85");
 }
 
 } // namespace
@@ -177,21 +173,45 @@ MetatileResult MetatileRenderer::render(const MetaId& meta, Layer layer, Format 
     check_layer_format(layer, format);
     MetatileResult out;
     out.meta = meta;
-    render::Image img = draw(meta, layer, status, &out.draw_s);
-    const auto t0 = clock::now();
-    // A view of our buffer, not a copy; straight (not premultiplied) alpha as drawn.
-    mapnik::image_rgba8 whole(img.width, img.height, img.rgba.data(), false);
-    const int buffer = m_impl->options.buffer_px;
+    // Only the block of tiles wanted is drawn (plus the buffer), not the whole metatile: the
+    // metatiles at a plan's edge hold few of its tiles (a third of the pixels of the Jishan
+    // county's z8-14 metatiles are planned), and a server asks for one tile. The block's
+    // origin lies on the same pixel grid as the metatile's, so a tile is drawn alike in either.
+    std::vector<TileId> wanted;
     for (int dx = 0; dx < meta.size; ++dx)
         for (int dy = 0; dy < meta.size; ++dy) {
             const TileId id{meta.z, meta.x0 + dx, meta.y0 + dy};
-            if (only && std::find(only->begin(), only->end(), id) == only->end()) continue;
-            mapnik::image_view_rgba8 view(static_cast<unsigned>(buffer + dx * tile_px),
-                                          static_cast<unsigned>(buffer + dy * tile_px), tile_px,
-                                          tile_px, whole);
-            const char* enc = encoder(layer, format);
-            out.tiles.push_back({id, mapnik::save_to_string(view, enc)});
+            if (!only || std::find(only->begin(), only->end(), id) != only->end())
+                wanted.push_back(id);
         }
+    if (wanted.empty()) return out;
+    int x0 = wanted.front().x, y0 = wanted.front().y, x1 = x0, y1 = y0;
+    for (const auto& t : wanted) {
+        x0 = std::min(x0, t.x);
+        y0 = std::min(y0, t.y);
+        x1 = std::max(x1, t.x);
+        y1 = std::max(y1, t.y);
+    }
+    const int buffer = m_impl->options.buffer_px;
+    const auto tl = tile_bounds_3857({meta.z, x0, y0});
+    const auto br = tile_bounds_3857({meta.z, x1, y1});
+    const double pad = buffer * resolution(meta.z);
+    const geo::Box box{tl.minx - pad, br.miny - pad, br.maxx + pad, tl.maxy + pad};
+    const int w = (x1 - x0 + 1) * tile_px + 2 * buffer;
+    const int h = (y1 - y0 + 1) * tile_px + 2 * buffer;
+    // Imagery does not depend on the status: draw it with none, so its tiles never differ.
+    static const render::RenderStatus no_status;
+    render::Timing timing;
+    render::Image img = m_impl->renderer(layer).render(
+        box, w, h, layer == Layer::imagery ? no_status : status, &timing);
+    out.draw_s = timing.draw_s;
+    const auto t0 = clock::now();
+    // A view of our buffer, not a copy; straight (not premultiplied) alpha as drawn.
+    mapnik::image_rgba8 whole(img.width, img.height, img.rgba.data(), false);
+    for (const auto& id : wanted)
+        out.tiles.push_back(
+            {id, encode(whole, static_cast<unsigned>(buffer + (id.x - x0) * tile_px),
+                        static_cast<unsigned>(buffer + (id.y - y0) * tile_px), format)});
     out.encode_s = seconds_since(t0);
     return out;
 }

@@ -9,6 +9,15 @@
 // more periods of the day (08:30-12:00 and 14:30-18:00 by default: the lunch break is not
 // working time). Holidays and make-up days come from a file per year (see load()).
 //
+// Coverage: a calendar file states the years it covers ("years": [2026]); several files
+// can be combined (a JSON array of them, e.g. 2025 and 2026). Deadlines (add()) are only
+// computed inside covered years: one that starts or ends in a year no calendar covers is
+// refused (InputError naming the time and the covered years), because outside them the
+// holidays are unknown and a weekday-only count would be silently wrong (a 1-working-day
+// matter dispatched on 2026-12-31 would be due on New Year's Day). Reading the past (elapsed
+// time, working_minutes) never refuses: outside covered years it counts Mon-Fri. The default
+// calendar (no file) covers every year with Mon-Fri and no holidays, and says so.
+//
 // Counting rules (documented because deadlines depend on them):
 // - Adding N working minutes walks forward through office hours only; when the last minute
 //   is used up exactly at the end of a period the deadline is that end (12:00, not 14:30).
@@ -40,6 +49,9 @@ struct LocalTime {
 
 // The UTC offset of local time in minutes (Asia/Shanghai, no DST).
 inline constexpr int local_utc_offset_minutes = 8 * 60;
+
+// The machine's clock as local time, to the minute.
+[[nodiscard]] LocalTime now_local();
 
 [[nodiscard]] LocalTime make_time(std::chrono::year_month_day date, int hour = 0, int minute = 0);
 [[nodiscard]] std::chrono::year_month_day date_of(LocalTime t);
@@ -84,6 +96,9 @@ struct CalendarSpec {
     std::vector<OfficePeriod> office_hours{{8 * 60 + 30, 12 * 60}, {14 * 60 + 30, 18 * 60}};
     std::vector<std::chrono::year_month_day> holidays;     // non-working days (any weekday)
     std::vector<std::chrono::year_month_day> make_up_days; // working days on a weekend
+    // The years the calendar covers, ascending; empty: every year of the range (the
+    // default Mon-Fri calendar).
+    std::vector<int> years;
 };
 
 class Calendar {
@@ -101,8 +116,12 @@ class Calendar {
     // Reads a JSON calendar file:
     // { "name": "...", "notice": "...", "office_hours": [["08:30","12:00"], ...],
     //   "holidays": [{"name": "春节", "from": "2026-02-15", "to": "2026-02-23"}, ...],
-    //   "make_up_days": [{"name": "春节调休", "date": "2026-02-14"}, ...] }
-    // Errors name the file and the offending entry.
+    //   "make_up_days": [{"name": "春节调休", "date": "2026-02-14"}, ...],
+    //   "years": [2026] }
+    // or a JSON array of such objects, one per year or group of years, combined (their
+    // office hours must agree; a year may be covered by only one of them). A file without
+    // "years" (written before it was required) covers the years of its holidays and
+    // make-up days. Errors name the file and the offending entry.
     static Calendar load(const std::string& path);
     // The same from the file's text (e.g. as stored in a workspace); `path` names it in errors.
     static Calendar parse(std::string_view text, const std::string& path);
@@ -118,7 +137,25 @@ class Calendar {
     [[nodiscard]] LocalTime add_working_hours(LocalTime t, double hours) const;
     [[nodiscard]] LocalTime add_working_days(LocalTime t, double days) const;
     [[nodiscard]] static LocalTime add_natural_hours(LocalTime t, double hours);
-    [[nodiscard]] LocalTime add(LocalTime t, const TimeLimit& limit) const;
+    // What add() does with a deadline outside the covered years.
+    enum class Uncovered {
+        refuse,  // InputError (new moves)
+        weekdays // count Mon-Fri (replaying recorded moves, or when explicitly allowed)
+    };
+    // The deadline rule: t plus the limit (see Coverage above).
+    [[nodiscard]] LocalTime add(LocalTime t, const TimeLimit& limit,
+                                Uncovered uncovered = Uncovered::refuse) const;
+
+    // Coverage. covers(): whether the year of t is covered. The first and last covered
+    // year (first_year / last_year for the default calendar). "2026", "2025-2026" or
+    // "2025, 2027".
+    [[nodiscard]] bool covers(LocalTime t) const;
+    [[nodiscard]] int first_covered_year() const;
+    [[nodiscard]] int last_covered_year() const;
+    [[nodiscard]] std::string covered_years_text() const;
+    // Throws InputError "<what> <time> falls in <year>, which no calendar covers (...)"
+    // unless covers(t).
+    void require_covered(LocalTime t, std::string_view what) const;
 
     // Office minutes in [a, b); negative when b < a.
     [[nodiscard]] std::int64_t working_minutes(LocalTime a, LocalTime b) const;

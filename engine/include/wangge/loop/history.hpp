@@ -1,7 +1,7 @@
 // Reports from files and a generated sample history of the loop.
 //
 // read_reports_csv: id,category,lon,lat,reported_at[,reporter][,note] (reported_at ISO 8601 local,
-// optional offset); errors name file and line.
+// optional offset); errors name file and line. Ids run from 1 to max_incident_id.
 //
 // generate_history: a plausible, reproducible history (same seed, same history) of the
 // last N days for a grid: reports spread over cells in proportion to their households,
@@ -24,8 +24,11 @@ namespace wangge::loop {
 
 // Throws InputError naming file and line (bad number, bad time, unknown category when a
 // catalogue is given, duplicate id).
+// The file must be UTF-8 unless `encoding` (an iconv name such as GBK) says otherwise; text
+// that is not valid in it is refused naming line and byte offset.
 [[nodiscard]] std::vector<Report> read_reports_csv(const std::string& path,
-                                                   const Catalogue* catalogue = nullptr);
+                                                   const Catalogue* catalogue = nullptr,
+                                                   const std::string& encoding = "UTF-8");
 
 struct HistoryOptions {
     LocalTime end; // "now": the history covers the `days` days before it

@@ -158,6 +158,9 @@ struct Incident {
 
 struct LoopOptions {
     double warning_fraction = 0.8;
+    // New deadlines outside the calendar's covered years: refused (the default), or counted
+    // Mon-Fri when a command is told so (--allow-backdated). Replayed journals always count.
+    Calendar::Uncovered uncovered = Calendar::Uncovered::refuse;
 };
 
 class Loop {
@@ -167,6 +170,9 @@ class Loop {
     // A new incident in state `reported` with its dispatch clock running. Throws DataError
     // for an unknown category.
     [[nodiscard]] Incident open(const NewIncident& report) const;
+    // The same with the calendar rule for a deadline outside its years given (weekdays to
+    // replay a recorded matter).
+    [[nodiscard]] Incident open(const NewIncident& report, Calendar::Uncovered uncovered) const;
     // Moves the incident and returns the journal line. On any error (illegal transition,
     // missing reason, time before the last event) throws DataError and changes nothing;
     // the message of an illegal transition lists the allowed ones.

@@ -40,6 +40,10 @@ namespace detail {
 struct StoreAccess;
 }
 
+// The largest incident id: 2^53 - 1, the last integer a JSON reader (a browser) keeps exact.
+// Ids run from 1; every write refuses others (InputError).
+inline constexpr std::int64_t max_incident_id = (std::int64_t{1} << 53) - 1;
+
 // A report as it comes in (from a worker's app, a citizen, a sensor or a file).
 struct Report {
     std::int64_t id = 0;
@@ -71,10 +75,26 @@ struct ImportOptions {
     double near_boundary_m = 30;
     // Township-level units counted as town (1 h verification); the rest are countryside.
     std::set<std::string> urban_townships{"140824100", "140824400", "140824401"};
+    // The time new reports are judged against (check_report_time); nullopt: the machine's
+    // clock. A generated history sets it to its own "now".
+    std::optional<LocalTime> now;
+    // Accept reports dated before the calendar's first covered year; their deadlines are
+    // then counted Mon-Fri, so the context's Loop must allow that (LoopOptions::uncovered).
+    bool allow_backdated = false;
 };
+
+// How far a report may be dated after "now" (clocks of phones and sensors drift).
+inline constexpr int report_clock_tolerance_minutes = 15;
+
+// A new report's time, checked before anything is written: refused (InputError naming the
+// report) when dated more than report_clock_tolerance_minutes after `now`, or before the
+// first year the calendar covers unless allow_backdated.
+void check_report_time(const Report& report, LocalTime now, const Calendar& calendar,
+                       bool allow_backdated);
 
 struct ImportSummary {
     std::size_t imported = 0;
+    std::size_t already = 0; // stored before (skip_stored)
     std::size_t outside_grid = 0;
     std::size_t near_boundary = 0;
     std::size_t unrouted = 0; // no holder, not even the territory
@@ -90,7 +110,8 @@ struct ImportContext {
     ImportOptions options = {};
 };
 
-// Locates, routes and opens one report (no storage): the record an import writes.
+// Locates, routes and opens one report (no storage): the record an import writes. Checks
+// the report's time first (check_report_time with the context's options).
 [[nodiscard]] IncidentRecord make_record(const Report& report, const ImportContext& context);
 
 // Performance per unit of the hierarchy or per holder.
@@ -159,9 +180,19 @@ class LoopStore {
 
     // Locates, routes and opens every report and writes them in one transaction (the
     // locating runs on a second thread, overlapped with the writing). A report
-    // whose id exists already fails the whole import (StoreError), as does an unknown
-    // category (DataError).
-    ImportSummary import_reports(std::span<const Report> reports, const ImportContext& context);
+    // whose id exists already fails the whole import (StoreError) unless skip_stored, when
+    // it is left out (counted in ImportSummary::already; the check runs inside the
+    // transaction, so two imports of one file at once never collide). An unknown category
+    // fails it too (DataError).
+    ImportSummary import_reports(std::span<const Report> reports, const ImportContext& context,
+                                 bool skip_stored = false);
+
+    // Writes one newly reported matter and its first step in one BEGIN IMMEDIATE
+    // transaction. An id of 0 takes the next free one (the largest stored id + 1), chosen
+    // inside that transaction, so concurrent writers never collide; the chosen id is written
+    // back into `record`. A stored id fails with StoreError ("exists already"), an id outside
+    // 1..max_incident_id or no id left with InputError.
+    void insert_report(IncidentRecord& record, const Loop& loop);
 
     // Writes finished records and their journal as they are (a generated history, a copy
     // from another workspace), with their steps, in one transaction. A repeated id fails it
