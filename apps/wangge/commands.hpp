@@ -11,8 +11,6 @@
 
 namespace wangge::app {
 
-// adds draft, split, merge, recode, diff, publish under "grid" (command_redraw.cpp)
-void register_redraw(CLI::App& grid_command);
 void register_incidents(CLI::App& app);
 void register_stats(CLI::App& app);
 void register_duties(CLI::App& app); // also adds "catalogue import"
