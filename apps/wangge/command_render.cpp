@@ -1,14 +1,13 @@
 // wangge render: status maps as PNG for screens, PDF/SVG print maps. Thin over render/.
 #include "command.hpp"
+#include "wangge/base/clock.hpp"
 #include "wangge/error.hpp"
 #include "wangge/loop/calendar.hpp"
 #include "wangge/render/renderer.hpp"
 #include "wangge/store/workspace.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -62,15 +61,6 @@ geo::Box parse_bbox(const std::string& text) {
     return {v[0], v[1], v[2], v[3]};
 }
 
-std::string now_utc() {
-    const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%MZ", &tm);
-    return buf;
-}
-
 void run_render(const RenderArgs& a) {
     namespace fs = std::filesystem;
     if (static_cast<int>(!a.bbox.empty()) + static_cast<int>(!a.township.empty()) +
@@ -91,7 +81,7 @@ void run_render(const RenderArgs& a) {
                               : !a.township.empty() ? render::area_of_unit(*data, a.township)
                               : !a.cell.empty()     ? render::area_of_cell(*data, a.cell)
                                                     : render::area_of_all(*data);
-    const std::string at = a.at.empty() ? now_utc() : a.at;
+    const std::string at = a.at.empty() ? base::utc_now_text("%Y-%m-%dT%H:%MZ") : a.at;
     const render::RenderStatus status =
         a.status_file.empty() && a.pins_file.empty()
             ? render::status_from_workspace(ws, at)
