@@ -291,7 +291,7 @@ void add_grid_commands(CommandSet& set) {
     set.add<GridExport>(grid);
     add_validate_command(set, grid);
     set.add<GridVersions>(grid);
-    register_redraw(grid);
+    add_redraw_commands(set, grid);
 }
 
 } // namespace wangge::app

@@ -1,6 +1,9 @@
-// wangge grid draft|split|merge|recode|diff|publish: planners redraw the grid (redraw/).
+// wangge grid draft|split|merge|move-boundary|transfer|recode|diff|publish: planners redraw
+// the grid (redraw/), as Command objects (command.hpp).
+#include "command.hpp"
 #include "commands.hpp"
 #include "wangge/error.hpp"
+#include "wangge/grid/import.hpp"
 #include "wangge/redraw/diff.hpp"
 #include "wangge/redraw/draft.hpp"
 #include "wangge/redraw/publish.hpp"
@@ -97,185 +100,260 @@ void render_diff(const std::string& workspace, const redraw::Diff& d, const grid
         renderer.render_to_file(area.box_3857, 1600, 1200, status, out);
 }
 
-struct EditArgs {
-    std::string workspace;
-    int draft = 0;
+// An edit of a draft: `WORKSPACE [--draft N]` and the edit's own options; run() applies
+// edit() to the draft in one transaction and prints what it did.
+class EditCommand : public Command {
+  public:
+    using Command::Command;
+    void declare(CLI::App& cmd) final {
+        m_workspace.declare(cmd);
+        cmd.add_option("--draft", m_draft, "Draft version to edit (default: the newest draft)");
+        declare_edit(cmd);
+    }
+    int run() final {
+        prepare();
+        print_outcome(redraw::edit_draft(m_workspace.path(), opt_version(m_draft),
+                                         [this](grid::Grid& g) { return edit(g); }));
+        return ok;
+    }
+
+  protected:
+    virtual void declare_edit(CLI::App& cmd) = 0;
+    // Parses the edit's input before the workspace is opened (bad input changes nothing).
+    virtual void prepare() {}
+    virtual redraw::Change edit(grid::Grid& g) = 0;
+
+  private:
+    WorkspaceOption m_workspace;
+    int m_draft = 0;
 };
 
-void add_common(CLI::App* cmd, EditArgs& a) {
-    cmd->add_option("WORKSPACE", a.workspace, "Workspace GeoPackage")->required();
-    cmd->add_option("--draft", a.draft, "Draft version to edit (default: the newest draft)");
-}
-
-} // namespace
-
-void register_redraw(CLI::App& grid) {
-    // ---- draft
-    struct DraftArgs {
-        std::string workspace;
-        int from = 0;
-        std::string note;
-    };
-    auto da = std::make_shared<DraftArgs>();
-    auto* draft = grid.add_subcommand("draft", "Start a draft: a copy of a grid version to edit");
-    draft->add_option("WORKSPACE", da->workspace, "Workspace GeoPackage")->required();
-    draft->add_option("--from", da->from, "Version to start from (default: current)");
-    draft->add_option("--note", da->note, "Why the grid is redrawn");
-    draft->callback([da] {
+class GridDraft final : public Command {
+  public:
+    GridDraft() : Command("draft", "Start a draft: a copy of a grid version to edit") {}
+    void declare(CLI::App& cmd) override {
+        m_workspace.declare(cmd);
+        cmd.add_option("--from", m_from, "Version to start from (default: current)");
+        cmd.add_option("--note", m_note, "Why the grid is redrawn");
+    }
+    int run() override {
+        const std::string& path = m_workspace.path();
         const int id = redraw::start_draft(
-            da->workspace,
-            {.from = opt_version(da->from), .note = da->note, .author = current_user()});
-        const auto ws = store::Workspace::open(da->workspace);
+            path, {.from = opt_version(m_from), .note = m_note, .author = current_user()});
+        const auto ws = store::Workspace::open(path);
         std::cout << "draft " << id << " started from grid version " << *ws.version(id).parent
                   << " (" << ws.grid(id).cells.size() << " cells)\n";
-    });
+        return ok;
+    }
 
-    // ---- split
-    struct SplitArgs : EditArgs {
-        std::string cell, line, codes;
-    };
-    auto sa = std::make_shared<SplitArgs>();
-    auto* split = grid.add_subcommand("split", "Cut a cell in two along a line");
-    add_common(split, *sa);
-    split->add_option("CELL", sa->cell, "Cell code")->required();
-    split
-        ->add_option("--line", sa->line,
-                     "LineString crossing the cell (WKT, GeoJSON, or a file holding one)")
-        ->required();
-    split->add_option("--codes", sa->codes, "Codes of the two parts, A,B (left of the line first)");
-    split->callback([sa] {
-        const auto line = redraw::parse_line(sa->line);
-        const auto codes = split_list(sa->codes);
-        print_outcome(redraw::edit_draft(sa->workspace, opt_version(sa->draft), [&](grid::Grid& g) {
-            return redraw::split_cell(g, sa->cell, line, codes);
-        }));
-    });
+  private:
+    WorkspaceOption m_workspace;
+    int m_from = 0;
+    std::string m_note;
+};
 
-    // ---- merge
-    struct MergeArgs : EditArgs {
-        std::vector<std::string> cells;
-        std::string code;
-        bool multipart = false;
-    };
-    auto ma = std::make_shared<MergeArgs>();
-    auto* merge = grid.add_subcommand("merge", "Merge neighbouring cells into one");
-    add_common(merge, *ma);
-    merge->add_option("CELLS", ma->cells, "Two or more cell codes")->required()->expected(2, -1);
-    merge->add_option("--code", ma->code, "Code of the merged cell (default: the first)");
-    merge->add_flag("--allow-multipart", ma->multipart, "Allow cells that share no boundary");
-    merge->callback([ma] {
-        print_outcome(redraw::edit_draft(ma->workspace, opt_version(ma->draft), [&](grid::Grid& g) {
-            return redraw::merge_cells(g, ma->cells, ma->code, ma->multipart);
-        }));
-    });
+class GridSplit final : public EditCommand {
+  public:
+    GridSplit() : EditCommand("split", "Cut a cell in two along a line") {}
 
-    // ---- move-boundary
-    struct MoveArgs : EditArgs {
-        std::string a, b, line;
-    };
-    auto mv = std::make_shared<MoveArgs>();
-    auto* move = grid.add_subcommand("move-boundary",
-                                     "Replace the boundary two neighbours share with a new line");
-    add_common(move, *mv);
-    move->add_option("CELL_A", mv->a, "Cell code")->required();
-    move->add_option("CELL_B", mv->b, "Neighbouring cell code")->required();
-    move->add_option("--line", mv->line,
-                     "LineString between the end points of the shared boundary (WKT, GeoJSON, or "
-                     "a file holding one)")
-        ->required();
-    move->callback([mv] {
-        const auto line = redraw::parse_line(mv->line);
-        print_outcome(redraw::edit_draft(mv->workspace, opt_version(mv->draft), [&](grid::Grid& g) {
-            return redraw::move_boundary(g, mv->a, mv->b, line);
-        }));
-    });
+  private:
+    void declare_edit(CLI::App& cmd) override {
+        cmd.add_option("CELL", m_cell, "Cell code")->required();
+        cmd.add_option("--line", m_line_text,
+                       "LineString crossing the cell (WKT, GeoJSON, or a file holding one)")
+            ->required();
+        cmd.add_option("--codes", m_codes, "Codes of the two parts, A,B (left of the line first)");
+    }
+    void prepare() override { m_line = redraw::parse_line(m_line_text); }
+    redraw::Change edit(grid::Grid& g) override {
+        return redraw::split_cell(g, m_cell, m_line, split_list(m_codes));
+    }
+    std::string m_cell, m_line_text, m_codes;
+    redraw::Line m_line;
+};
 
-    // ---- recode
-    struct RecodeArgs : EditArgs {
-        std::string cell, code, village;
-    };
-    auto ra = std::make_shared<RecodeArgs>();
-    auto* recode =
-        grid.add_subcommand("recode", "Give a cell a new code or move it to another village");
-    add_common(recode, *ra);
-    recode->add_option("CELL", ra->cell, "Cell code")->required();
-    recode->add_option("NEWCODE", ra->code, "New code (default with --village: the next free one)");
-    recode->add_option("--village", ra->village, "Move the cell to this neighbouring village");
-    recode->callback([ra] {
-        print_outcome(redraw::edit_draft(ra->workspace, opt_version(ra->draft), [&](grid::Grid& g) {
-            return redraw::recode_cell(g, ra->cell, ra->code, ra->village);
-        }));
-    });
+class GridMerge final : public EditCommand {
+  public:
+    GridMerge() : EditCommand("merge", "Merge neighbouring cells into one") {}
 
-    // ---- diff
-    struct DiffArgs {
-        std::string workspace, to, geojson, render;
-        int from = 0;
-        bool json = false;
-    };
-    auto fa = std::make_shared<DiffArgs>();
-    auto* diff =
-        grid.add_subcommand("diff", "What a redraw changes: cells, households, matters, duties");
-    diff->add_option("WORKSPACE", fa->workspace, "Workspace GeoPackage")->required();
-    diff->add_option("--from", fa->from, "Old version (default: the draft's parent)");
-    diff->add_option("--to", fa->to, "New version or 'draft' (default: the newest draft)");
-    diff->add_flag("--json", fa->json, "Print JSON");
-    diff->add_option("--geojson", fa->geojson, "Write old and new cells with their change kind");
-    diff->add_option("--render", fa->render,
-                     "Draw the diff map (PNG, or PDF/SVG print map): old boundaries dashed, new "
-                     "solid, changed cells highlighted");
-    diff->callback([fa] {
-        const auto ws = store::Workspace::open(fa->workspace);
+  private:
+    void declare_edit(CLI::App& cmd) override {
+        cmd.add_option("CELLS", m_cells, "Two or more cell codes")->required()->expected(2, -1);
+        cmd.add_option("--code", m_code, "Code of the merged cell (default: the first)");
+        cmd.add_flag("--allow-multipart", m_multipart, "Allow cells that share no boundary");
+    }
+    redraw::Change edit(grid::Grid& g) override {
+        return redraw::merge_cells(g, m_cells, m_code, m_multipart);
+    }
+    std::vector<std::string> m_cells;
+    std::string m_code;
+    bool m_multipart = false;
+};
+
+class GridMoveBoundary final : public EditCommand {
+  public:
+    GridMoveBoundary()
+        : EditCommand("move-boundary",
+                      "Replace the boundary two neighbours share with a new line") {}
+
+  private:
+    void declare_edit(CLI::App& cmd) override {
+        cmd.add_option("CELL_A", m_a, "Cell code")->required();
+        cmd.add_option("CELL_B", m_b, "Neighbouring cell code")->required();
+        cmd.add_option("--line", m_line_text,
+                       "LineString between the end points of the shared boundary (WKT, GeoJSON, "
+                       "or a file holding one)")
+            ->required();
+    }
+    void prepare() override { m_line = redraw::parse_line(m_line_text); }
+    redraw::Change edit(grid::Grid& g) override {
+        return redraw::move_boundary(g, m_a, m_b, m_line);
+    }
+    std::string m_a, m_b, m_line_text;
+    redraw::Line m_line;
+};
+
+class GridTransfer final : public EditCommand {
+  public:
+    GridTransfer()
+        : EditCommand("transfer", "Give a polygon's part of some cells to a neighbour") {}
+
+  private:
+    void declare_edit(CLI::App& cmd) override {
+        cmd.add_option("AREA", m_area_text,
+                       "Polygon (WKT, GeoJSON, or a file holding one), lon/lat")
+            ->required();
+        cmd.add_option("--to", m_to, "The cell that receives the area")->required();
+    }
+    void prepare() override { m_area = redraw::parse_area(m_area_text); }
+    redraw::Change edit(grid::Grid& g) override { return redraw::transfer_area(g, m_area, m_to); }
+    std::string m_area_text, m_to;
+    geo::Ring m_area;
+};
+
+class GridReplace final : public EditCommand {
+  public:
+    GridReplace()
+        : EditCommand("replace", "Replace all cells of a township (or the county) with cells "
+                                 "redrawn elsewhere; the new outline must fit exactly") {}
+
+  private:
+    void declare_edit(CLI::App& cmd) override {
+        cmd.add_option("SOURCE", m_source, "The new cells (any OGR vector source)")->required();
+        cmd.add_option("--township", m_township,
+                       "Township whose cells are replaced "
+                       "(default: every cell of the county)");
+        cmd.add_option("--defects", m_defects,
+                       "When the new cells do not fit, write the gaps and overlaps here "
+                       "(GeoJSON)");
+        cmd.add_option("--layer", m_options.layer, "Layer of SOURCE");
+        cmd.add_option("--code-field", m_options.code_field, "Field holding the cell code")
+            ->capture_default_str();
+        cmd.add_option("--parent-field", m_options.parent_field,
+                       "Field holding the village code (default: from the cell code)");
+    }
+    void prepare() override { m_cells = grid::read_grid(m_source, m_options).cells; }
+    redraw::Change edit(grid::Grid& g) override {
+        grid::ValidationReport defects;
+        try {
+            return redraw::replace_cells(g, m_cells, m_township, {}, &defects);
+        } catch (const DataError&) {
+            if (!m_defects.empty() && !defects.issues.empty())
+                write_text(m_defects, defects.to_geojson());
+            throw;
+        }
+    }
+    std::string m_source, m_township, m_defects;
+    grid::ImportOptions m_options;
+    std::vector<grid::Cell> m_cells;
+};
+
+class GridRecode final : public EditCommand {
+  public:
+    GridRecode() : EditCommand("recode", "Give a cell a new code or move it to another village") {}
+
+  private:
+    void declare_edit(CLI::App& cmd) override {
+        cmd.add_option("CELL", m_cell, "Cell code")->required();
+        cmd.add_option("NEWCODE", m_code, "New code (default with --village: the next free one)");
+        cmd.add_option("--village", m_village, "Move the cell to this neighbouring village");
+    }
+    redraw::Change edit(grid::Grid& g) override {
+        return redraw::recode_cell(g, m_cell, m_code, m_village);
+    }
+    std::string m_cell, m_code, m_village;
+};
+
+class GridDiff final : public Command {
+  public:
+    GridDiff() : Command("diff", "What a redraw changes: cells, households, matters, duties") {}
+    void declare(CLI::App& cmd) override {
+        m_workspace.declare(cmd);
+        cmd.add_option("--from", m_from, "Old version (default: the draft's parent)");
+        cmd.add_option("--to", m_to, "New version or 'draft' (default: the newest draft)");
+        m_json.declare(cmd);
+        cmd.add_option("--geojson", m_geojson, "Write old and new cells with their change kind");
+        cmd.add_option("--render", m_render,
+                       "Draw the diff map (PNG, or PDF/SVG print map): old boundaries dashed, new "
+                       "solid, changed cells highlighted");
+    }
+    int run() override {
+        const std::string& path = m_workspace.path();
+        const auto ws = store::Workspace::open(path);
         int to = 0;
-        if (fa->to.empty() || fa->to == "draft")
-            to = redraw::resolve_draft(fa->workspace, std::nullopt);
+        if (m_to.empty() || m_to == "draft")
+            to = redraw::resolve_draft(path, std::nullopt);
         else
             try {
-                to = ws.resolve_version(std::stoi(fa->to));
+                to = ws.resolve_version(std::stoi(m_to));
             } catch (const std::invalid_argument&) {
-                throw InputError("--to takes a version number or 'draft', not '" + fa->to + "'");
+                throw InputError("--to takes a version number or 'draft', not '" + m_to + "'");
             }
         const auto info = ws.version(to);
-        const int from = fa->from > 0
-                             ? ws.resolve_version(fa->from)
+        const int from = m_from > 0
+                             ? ws.resolve_version(m_from)
                              : (info.parent ? *info.parent : ws.resolve_version(std::nullopt));
         const auto old_grid = ws.grid(from);
         const auto new_grid = ws.grid(to);
         auto d = redraw::diff_grids(old_grid, new_grid, ws.metric_crs());
         d.from_version = from;
         d.to_version = to;
-        redraw::add_loop_effects(d, fa->workspace, new_grid);
-        if (!fa->geojson.empty())
-            write_text(fa->geojson, redraw::to_geojson(d, old_grid, new_grid));
-        if (!fa->render.empty()) render_diff(fa->workspace, d, old_grid, new_grid, fa->render);
-        if (fa->json)
+        redraw::add_loop_effects(d, path, new_grid);
+        if (!m_geojson.empty()) write_text(m_geojson, redraw::to_geojson(d, old_grid, new_grid));
+        if (!m_render.empty()) render_diff(path, d, old_grid, new_grid, m_render);
+        if (m_json.on)
             std::cout << redraw::to_json(d) << "\n";
         else
             std::cout << redraw::to_text(d);
-    });
+        return ok;
+    }
 
-    // ---- publish
-    struct PublishArgs {
-        std::string workspace, effective;
-        int draft = 0;
-        bool force = false;
-    };
-    auto pa = std::make_shared<PublishArgs>();
-    auto* pub = grid.add_subcommand(
-        "publish",
-        "Make a draft current from a time; move open matters and duties (one transaction)");
-    pub->add_option("WORKSPACE", pa->workspace, "Workspace GeoPackage")->required();
-    pub->add_option("--draft", pa->draft, "Draft to publish (default: the newest)");
-    pub->add_option("--effective", pa->effective, "Local time it holds from (default: now)");
-    pub->add_flag("--force", pa->force, "Accept the listed duty problems");
-    pub->callback([pa] {
-        const auto r = redraw::publish(pa->workspace, {.draft = opt_version(pa->draft),
-                                                       .effective = time_or_now(pa->effective),
-                                                       .force = pa->force,
-                                                       .actor = current_user()});
+  private:
+    WorkspaceOption m_workspace;
+    JsonOption m_json;
+    std::string m_to, m_geojson, m_render;
+    int m_from = 0;
+};
+
+class GridPublish final : public Command {
+  public:
+    GridPublish()
+        : Command("publish", "Make a draft current from a time; move open matters and duties "
+                             "(one transaction)") {}
+    void declare(CLI::App& cmd) override {
+        m_workspace.declare(cmd);
+        cmd.add_option("--draft", m_draft, "Draft to publish (default: the newest)");
+        cmd.add_option("--effective", m_effective, "Local time it holds from (default: now)");
+        cmd.add_flag("--force", m_force, "Accept the listed duty problems");
+    }
+    int run() override {
+        const auto effective = time_or_now(m_effective);
+        const auto r = redraw::publish(m_workspace.path(), {.draft = opt_version(m_draft),
+                                                            .effective = effective,
+                                                            .force = m_force,
+                                                            .actor = current_user()});
         std::cout << "published draft " << r.version << " as the current grid (was version "
-                  << r.previous << "), effective " << loop::format_time(time_or_now(pa->effective))
-                  << "\n";
+                  << r.previous << "), effective " << loop::format_time(effective) << "\n";
         for (const auto& [kind, n] : r.diff.counts)
             std::cout << "  " << kind << " " << n << "\n";
         std::cout << r.moved.size() << " of " << r.open_matters
@@ -296,7 +374,28 @@ void register_redraw(CLI::App& grid) {
             for (const auto& l : r.decisions)
                 std::cout << "  " << l << "\n";
         }
-    });
+        return ok;
+    }
+
+  private:
+    WorkspaceOption m_workspace;
+    int m_draft = 0;
+    std::string m_effective;
+    bool m_force = false;
+};
+
+} // namespace
+
+void add_redraw_commands(CommandSet& set, CLI::App& grid) {
+    set.add<GridDraft>(grid);
+    set.add<GridSplit>(grid);
+    set.add<GridMerge>(grid);
+    set.add<GridMoveBoundary>(grid);
+    set.add<GridTransfer>(grid);
+    set.add<GridReplace>(grid);
+    set.add<GridRecode>(grid);
+    set.add<GridDiff>(grid);
+    set.add<GridPublish>(grid);
 }
 
 } // namespace wangge::app

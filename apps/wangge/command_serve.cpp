@@ -50,7 +50,9 @@ class ServeCommand : public Command {
             ->capture_default_str();
         s.add_option("--cache-dir", a.cache_dir, "Keep imagery tiles on disk here");
         s.add_option("--cache-mb", a.cache_mb, "Memory tile cache size")->capture_default_str();
-        s.add_option("--metatile", a.metatile, "Tiles per side drawn at once: 1, 2, 4, 8 or 16")
+        s.add_option("--metatile", a.metatile,
+                     "Imagery tiles per side drawn at once: 1, 2, 4, 8 or 16 (overlay tiles are "
+                     "drawn one by one)")
             ->capture_default_str();
         s.add_option("--web-root", a.web_root,
                      "The built page (default: the one built with wangge)");

@@ -80,6 +80,8 @@ int main(int argc, char** argv) {
     std::printf("peer: full validation           %8.1f ms (%s); ratio %.0fx\n", full_s * 1e3,
                 full.summary().c_str(), full_s / std::max(split_s, 1e-9));
 
+    if (matters == 0) return 0; // the edit only (bench_redraw N 0)
+
     // Publish with open matters: a workspace with the grid, the sample catalogue and
     // `matters` generated reports (all open), a draft with one split.
     const auto dir = std::filesystem::temp_directory_path() / "wangge-bench-redraw";

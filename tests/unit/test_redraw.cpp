@@ -2,6 +2,7 @@
 #include "test_support.hpp"
 #include "wangge/error.hpp"
 #include "wangge/geo/geometry.hpp"
+#include "wangge/geo/geos.hpp"
 #include "wangge/grid/import.hpp"
 #include "wangge/grid/validate.hpp"
 #include "wangge/loop/session.hpp"
@@ -15,6 +16,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <geos_c.h>
 #include <gtest/gtest.h>
 #include <iterator>
 #include <map>
@@ -484,4 +486,161 @@ TEST(Redraw, MoveBoundaryIsExactAndGoesBack) {
         EXPECT_THROW(redraw::move_boundary(g, a, a, old), InputError);
         EXPECT_EQ(g, g0);
     }
+}
+
+TEST(Redraw, TransferGivesAnAreaToANeighbourExactly) {
+    for (const auto* source : {&jishan(), &liechtenstein()}) {
+        const grid::Grid& g0 = *source;
+        const double before = total_area(g0);
+        std::int64_t households = 0;
+        for (const auto& c : g0.cells)
+            households += c.households;
+        // A square around the middle of a boundary two cells share, a fifth of the first
+        // cell's size, given to the second.
+        std::string from, to;
+        redraw::Line shared;
+        for (std::size_t i = 0; i < g0.cells.size() && from.empty(); ++i)
+            for (std::size_t j = 0; j < g0.cells.size() && from.empty(); ++j)
+                if (i != j) {
+                    shared = shared_line(g0.cells[i], g0.cells[j]);
+                    if (shared.size() >= 2) {
+                        from = g0.cells[i].code;
+                        to = g0.cells[j].code;
+                    }
+                }
+        ASSERT_FALSE(from.empty());
+        const auto k = shared.size() / 2 - (shared.size() > 2 ? 0 : 1);
+        const geo::Point m{(shared[k].x + shared[k + 1].x) / 2 + 1.234e-6,
+                           (shared[k].y + shared[k + 1].y) / 2 - 2.345e-6};
+        const auto box = geo::bounds(g0.find_cell(from)->geometry);
+        const double h = std::min(box.maxx - box.minx, box.maxy - box.miny) / 10;
+        const geo::Ring square{{m.x - h, m.y - h},
+                               {m.x + h, m.y - h},
+                               {m.x + h, m.y + h},
+                               {m.x - h, m.y + h},
+                               {m.x - h, m.y - h}};
+        grid::Grid g = g0;
+        const double to_area = std::abs(geo::planar_area(g.find_cell(to)->geometry));
+        const auto ch = redraw::transfer_area(g, square, to);
+        EXPECT_NEAR(total_area(g), before, 1e-9 * before);
+        std::int64_t after_households = 0;
+        for (const auto& c : g.cells)
+            after_households += c.households;
+        EXPECT_EQ(after_households, households);
+        EXPECT_GT(std::abs(geo::planar_area(g.find_cell(to)->geometry)), to_area);
+        EXPECT_LT(std::abs(geo::planar_area(g.find_cell(from)->geometry)),
+                  std::abs(geo::planar_area(g0.find_cell(from)->geometry)));
+        // Cells away from the square are untouched; the target grew by what the others lost.
+        const auto s0 = shapes(g0);
+        const auto s1 = shapes(g);
+        double lost = 0;
+        for (const auto& c : g0.cells) {
+            if (c.code == to) continue;
+            const auto* n = g.find_cell(c.code);
+            const double was = std::abs(geo::planar_area(c.geometry));
+            lost += was - (n ? std::abs(geo::planar_area(n->geometry)) : 0);
+            if (geo::bounds(c.geometry).intersects(geo::bounds(square))) continue;
+            EXPECT_EQ(s1.at(c.code), s0.at(c.code)) << c.code;
+        }
+        for (const auto& c : g.cells)
+            EXPECT_TRUE(g0.find_cell(c.code)) << "a cut piece " << c.code << " was left";
+        const double gained = std::abs(geo::planar_area(g.find_cell(to)->geometry)) - to_area;
+        EXPECT_NEAR(gained, lost, 1e-9 * before);
+        EXPECT_TRUE(redraw::validate_touched(g, ch, {}).valid())
+            << redraw::validate_touched(g, ch, {}).to_json(2);
+        EXPECT_TRUE(grid::validate(g).valid()) << grid::validate(g).to_json(2);
+
+        // Refused, the grid unchanged: an area inside one cell (it would leave a hole), an
+        // area far from the target, an unknown target.
+        g = g0;
+        const auto* c = g.find_cell(from);
+        const auto cb = geo::bounds(c->geometry);
+        geo::Point in;
+        {
+            geo::GeosContext ctx;
+            const auto gg = ctx.from(c->geometry);
+            const auto pt = ctx.check(GEOSPointOnSurface_r(ctx.get(), gg.get()), "point");
+            GEOSGeomGetX_r(ctx.get(), pt.get(), &in.x);
+            GEOSGeomGetY_r(ctx.get(), pt.get(), &in.y);
+        }
+        const double t = std::min(cb.maxx - cb.minx, cb.maxy - cb.miny) / 1e4;
+        const geo::Ring hole{{in.x - t, in.y - t},
+                             {in.x + t, in.y - t},
+                             {in.x + t, in.y + t},
+                             {in.x - t, in.y + t},
+                             {in.x - t, in.y - t}};
+        EXPECT_THROW(redraw::transfer_area(g, hole, to), InputError);
+        const geo::Ring far{{cb.minx - 10, cb.miny - 10},
+                            {cb.minx - 9, cb.miny - 10},
+                            {cb.minx - 9, cb.miny - 9},
+                            {cb.minx - 10, cb.miny - 10}};
+        EXPECT_THROW(redraw::transfer_area(g, far, to), InputError);
+        EXPECT_THROW(redraw::transfer_area(g, square, "no such cell"), InputError);
+        EXPECT_EQ(g, g0);
+    }
+    EXPECT_THROW(redraw::parse_area("POLYGON((0 0, 1 1, 1 0, 0 1, 0 0))"), InputError);
+    EXPECT_THROW(redraw::parse_area("LINESTRING(0 0, 1 1)"), InputError);
+    EXPECT_EQ(redraw::parse_area("POLYGON((0 0, 1 0, 1 1, 0 0))").size(), 4u);
+}
+
+TEST(Redraw, ReplaceATownshipWithCellsRedrawnElsewhere) {
+    const auto dir = test::temp_dir();
+    const std::string township = "140824100";
+    grid::Grid g0 = jishan();
+    // The township's cells written out and read back (as from `grid export` and a desktop
+    // GIS), with two of them merged there.
+    grid::Grid part;
+    for (const auto& c : g0.cells)
+        if (c.township_code == township) part.cells.push_back(c);
+    ASSERT_GT(part.cells.size(), 10u);
+    const std::string file = (dir / "town.geojson").string();
+    store::export_grid(part, file, 1);
+    grid::Grid redrawn;
+    redrawn.cells = grid::read_grid(file, {}).cells;
+    ASSERT_EQ(redrawn.cells.size(), part.cells.size());
+    (void)redraw::merge_cells(redrawn, {"14082410020002", "14082410020003"});
+
+    grid::Grid g = g0;
+    const double before = total_area(g);
+    const auto ch = redraw::replace_cells(g, redrawn.cells, township, options());
+    EXPECT_EQ(g.cells.size(), g0.cells.size() - 1);
+    EXPECT_EQ(ch.removed, std::vector<std::string>{"14082410020003"});
+    EXPECT_NEAR(total_area(g), before, 1e-9 * before);
+    EXPECT_TRUE(grid::validate(g, options()).valid());
+    // Cells outside the township are untouched; the township's outline is the same.
+    for (const auto& c : g0.cells) {
+        if (c.township_code == township) continue;
+        EXPECT_EQ(*g.find_cell(c.code), c);
+    }
+    EXPECT_EQ(redraw::canonical(g.find_unit(township)->geometry),
+              redraw::canonical(g0.find_unit(township)->geometry));
+
+    // A vertex on the township's outline moved: refused with the gap or overlap mapped, the
+    // grid unchanged.
+    grid::Grid bad = redrawn;
+    const auto outline = g0.find_unit(township)->geometry;
+    std::set<std::pair<double, double>> on_outline;
+    for (const auto& p : outline.polygons[0].rings[0])
+        on_outline.insert({p.x, p.y});
+    bool moved = false;
+    for (auto& c : bad.cells)
+        for (auto& p : c.geometry.polygons[0].rings[0])
+            if (!moved && on_outline.count({p.x, p.y}) &&
+                !(p == c.geometry.polygons[0].rings[0][0])) {
+                p.x += 2e-4;
+                p.y += 1e-4;
+                moved = true;
+            }
+    ASSERT_TRUE(moved);
+    g = g0;
+    grid::ValidationReport defects;
+    EXPECT_THROW(redraw::replace_cells(g, bad.cells, township, options(), &defects), DataError);
+    EXPECT_FALSE(defects.issues.empty());
+    EXPECT_EQ(g, g0);
+    // Cells of another township, or a code used outside.
+    grid::Grid other = redrawn;
+    other.cells[0].code = "14082420010001";
+    EXPECT_THROW(redraw::replace_cells(g, other.cells, township, options()), DataError);
+    EXPECT_THROW(redraw::replace_cells(g, redrawn.cells, "140824999", options()), InputError);
+    EXPECT_EQ(g, g0);
 }

@@ -3,6 +3,7 @@
 #include "wangge/loop/session.hpp"
 #include "wangge/loop/state_at.hpp"
 #include "wangge/render/renderer.hpp"
+#include "wangge/render/status_mark.hpp"
 #include "wangge/store/workspace.hpp"
 
 #include <algorithm>
@@ -85,6 +86,34 @@ CellState cell_state_from(std::string_view text) {
                      "' (none, on_time, warning, overdue)");
 }
 
+loop::MatterFilter map_filter(loop::LocalTime at) {
+    loop::MatterFilter filter;
+    filter.open_only = true;
+    // Closed matters stay on the map for a day, so a fresh close is visible.
+    filter.closed_since = loop::LocalTime{at.minutes - 24 * 60};
+    return filter;
+}
+
+MatterMark matter_mark(const loop::MatterAt& m) {
+    const auto& r = m.record;
+    MatterMark mark;
+    const auto id = std::to_string(r.incident.report.id);
+    if (loop::is_final(r.incident.state)) {
+        mark.pin = Pin{r.lonlat.x, r.lonlat.y, "closed", id};
+        return mark;
+    }
+    const CellState cs = m.status == loop::Status::overdue   ? CellState::overdue
+                         : m.status == loop::Status::warning ? CellState::warning
+                                                             : CellState::on_time;
+    mark.cell = r.cell;
+    mark.cell_state = cs;
+    mark.pin = Pin{r.lonlat.x, r.lonlat.y,
+                   cs == CellState::overdue ? std::string("overdue")
+                                            : std::string(loop::to_string(r.incident.state)),
+                   id};
+    return mark;
+}
+
 // The statuses come from the closed loop, as of `at`, by the loop's one time-travel rule
 // (loop/state_at.hpp): a cell takes the worst status at `at` of its open matters (absent =
 // none); pins are the open matters (overdue ones drawn as `overdue`, the rest by their step)
@@ -98,31 +127,16 @@ RenderStatus status_from_workspace(const store::Workspace& ws, const std::string
     if (std::find(layers.begin(), layers.end(), "loop_incidents") == layers.end()) return status;
     const loop::LocalTime t = loop::parse_time(at);
     const auto session = loop::Session::open(ws.path());
-    loop::MatterFilter filter;
-    filter.open_only = true;
-    // Closed matters stay on the map for a day, so a fresh close is visible.
-    filter.closed_since = loop::LocalTime{t.minutes - 24 * 60};
     const auto rank = [](CellState s) { return static_cast<int>(s); };
-    loop::for_each_matter_at(session->store(), session->loop(), t, filter, [&](loop::MatterAt&& m) {
-        const auto& r = m.record;
-        const auto id = std::to_string(r.incident.report.id);
-        if (loop::is_final(r.incident.state)) {
-            status.pins.push_back({r.lonlat.x, r.lonlat.y, "closed", id});
-            return;
-        }
-        const CellState cs = m.status == loop::Status::overdue   ? CellState::overdue
-                             : m.status == loop::Status::warning ? CellState::warning
-                                                                 : CellState::on_time;
-        if (!r.cell.empty()) {
-            auto& slot = status.cells[r.cell];
-            if (rank(cs) > rank(slot)) slot = cs;
-        }
-        status.pins.push_back({r.lonlat.x, r.lonlat.y,
-                               cs == CellState::overdue
-                                   ? std::string("overdue")
-                                   : std::string(loop::to_string(r.incident.state)),
-                               id});
-    });
+    loop::for_each_matter_at(session->store(), session->loop(), t, map_filter(t),
+                             [&](loop::MatterAt&& m) {
+                                 auto mark = matter_mark(m);
+                                 if (!mark.cell.empty()) {
+                                     auto& slot = status.cells[mark.cell];
+                                     if (rank(mark.cell_state) > rank(slot)) slot = mark.cell_state;
+                                 }
+                                 if (mark.pin) status.pins.push_back(std::move(*mark.pin));
+                             });
     return status;
 }
 

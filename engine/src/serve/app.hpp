@@ -35,6 +35,8 @@ class App : public Handler {
         const std::string& style_dir = "");
     std::optional<Response> fast(const Request& request) override;
     Response handle(const Request& request) override;
+    [[nodiscard]] bool draws(const Request& request) const override;
+    void warm() override;
 
     // The event for a change: cells with their new status, matters, tiles to refetch.
     void publish(const Change& change);

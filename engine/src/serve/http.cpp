@@ -16,6 +16,7 @@
 #include <charconv>
 #include <chrono>
 #include <iostream>
+#include <latch>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -181,13 +182,14 @@ void EventHub::close_all() {
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     Impl(HttpLimits l, Handler& h, EventHub& e, int n)
         : limits(l), handler(h), hub(e), threads(std::max(1, n)), ioc(threads), pool(threads),
-          acceptor(ioc), signals(ioc) {}
+          draw_pool(threads), acceptor(ioc), signals(ioc) {}
     HttpLimits limits;
     Handler& handler;
     EventHub& hub;
     int threads;
     asio::io_context ioc;
-    asio::thread_pool pool;
+    asio::thread_pool pool;      // data requests (SQLite)
+    asio::thread_pool draw_pool; // map tiles (Mapnik)
     tcp::acceptor acceptor;
     asio::signal_set signals;
     std::atomic<bool> draining{false};
@@ -366,7 +368,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
             return write(json_error(500, e.what()));
         }
         // The rest may block: run it on a worker, answer on this connection's strand.
-        asio::post(m_server->pool, [self = shared_from_this(), req = std::move(req)] {
+        auto& pool = m_server->handler.draws(req) ? m_server->draw_pool : m_server->pool;
+        asio::post(pool, [self = shared_from_this(), req = std::move(req)] {
             Response r;
             try {
                 r = self->m_server->handler.handle(req);
@@ -394,22 +397,40 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         sse->start(last, true);
     }
 
-    void write(Response r) {
-        auto res = std::make_shared<http::response<http::string_body>>();
-        res->version(m_version);
-        res->result(r.status);
-        res->set(http::field::server, "wangge");
-        if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
-        res->set("X-Content-Type-Options", "nosniff");
+    template <class Message> void head_of(Message& res, const Response& r, std::size_t length) {
+        res.version(m_version);
+        res.result(r.status);
+        res.set(http::field::server, "wangge");
+        if (!r.content_type.empty()) res.set(http::field::content_type, r.content_type);
+        res.set("X-Content-Type-Options", "nosniff");
         for (auto& [k, v] : r.headers)
-            res->set(k, v);
-        res->keep_alive(m_keep_alive);
-        const auto length = r.body.size();
-        if (!m_head) res->body() = std::move(r.body);
-        res->content_length(length);
+            res.set(k, v);
+        res.keep_alive(m_keep_alive);
+        res.content_length(length);
+    }
+
+    void write(Response r) {
         m_stream.expires_after(write_timeout);
-        http::async_write(m_stream, *res,
-                          [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+        if (r.shared_body) {
+            // A cached tile: the response points into the cache's bytes, which it keeps alive.
+            using Shared = http::response<http::span_body<const char>>;
+            auto res = std::make_shared<Shared>();
+            head_of(*res, r, r.shared_body->size());
+            if (!m_head) res->body() = {r.shared_body->data(), r.shared_body->size()};
+            return send(std::move(res), std::move(r.shared_body));
+        }
+        auto res = std::make_shared<http::response<http::string_body>>();
+        head_of(*res, r, r.body.size());
+        if (!m_head) res->body() = std::move(r.body);
+        send(std::move(res), nullptr);
+    }
+
+    template <class Message>
+    void send(std::shared_ptr<Message> res, std::shared_ptr<const std::string> keep) {
+        auto& msg = *res;
+        http::async_write(m_stream, msg,
+                          [self = shared_from_this(), res = std::move(res),
+                           keep = std::move(keep)](beast::error_code ec, std::size_t) {
                               if (ec || !self->m_keep_alive || self->m_server->draining)
                                   return self->close();
                               self->read();
@@ -496,6 +517,18 @@ void HttpServer::run(bool handle_signals) {
             if (!ec) drain();
         });
     }
+    // One warm-up task per worker, each held at the latch until all have started, so every
+    // worker runs exactly one; queued before the first accept, so before any request.
+    auto started = std::make_shared<std::latch>(impl->threads);
+    for (int i = 0; i < impl->threads; ++i)
+        asio::post(impl->draw_pool, [impl, started] {
+            started->arrive_and_wait();
+            try {
+                impl->handler.warm();
+            } catch (const std::exception& e) {
+                std::cerr << "wangge serve: warm-up: " << e.what() << "\n";
+            }
+        });
     impl->accept();
     std::vector<std::thread> io;
     for (int i = 1; i < impl->threads; ++i)
@@ -504,6 +537,7 @@ void HttpServer::run(bool handle_signals) {
     for (auto& t : io)
         t.join();
     impl->pool.join();
+    impl->draw_pool.join();
 }
 
 void HttpServer::drain() {

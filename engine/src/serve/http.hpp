@@ -36,6 +36,8 @@ struct Response {
     unsigned status = 200;
     std::string content_type = "application/json; charset=utf-8";
     std::string body;
+    // Instead of body: bytes shared with a cache (a tile), sent without a copy. Immutable.
+    std::shared_ptr<const std::string> shared_body;
     std::vector<std::pair<std::string, std::string>> headers;
 };
 
@@ -54,6 +56,11 @@ class Handler {
     virtual std::optional<Response> fast(const Request& request) = 0;
     // Answers on a worker thread; may block (SQLite, rendering).
     virtual Response handle(const Request& request) = 0;
+    // Requests handle() draws (map tiles) run on workers of their own, so a map waiting for
+    // a changed tile never queues behind slower data requests (and the reverse).
+    [[nodiscard]] virtual bool draws(const Request& /*request*/) const { return false; }
+    // Runs once on every drawing worker before its first request (load per-thread state).
+    virtual void warm() {}
 };
 
 // The replay log and fan-out of the event stream. Event ids grow by one; the last

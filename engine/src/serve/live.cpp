@@ -1,9 +1,14 @@
 #include "live.hpp"
 
 #include "wangge/error.hpp"
+#include "wangge/loop/state_at.hpp"
+#include "wangge/render/status_mark.hpp"
 #include "wangge/store/workspace.hpp"
 
+#include <algorithm>
+#include <array>
 #include <sqlite3.h>
+#include <unordered_set>
 
 namespace wangge::serve {
 
@@ -23,6 +28,41 @@ struct Live::Watch {
     sqlite3* db = nullptr;
     ~Watch() {
         if (db) sqlite3_close_v2(db);
+    }
+};
+
+// Each matter's mark on the map and, per cell, how many of its matters are in each state:
+// a cell's status is its worst state with a count above zero.
+struct Live::Marks {
+    std::map<std::int64_t, render::MatterMark> by_id; // id order: the pins' order
+    std::map<std::string, std::array<int, 4>> cells;  // by CellState
+    void set(std::int64_t id, std::optional<render::MatterMark> mark) {
+        if (const auto it = by_id.find(id); it != by_id.end()) {
+            count(it->second, -1);
+            by_id.erase(it);
+        }
+        if (!mark) return;
+        count(*mark, +1);
+        by_id.emplace(id, std::move(*mark));
+    }
+    void count(const render::MatterMark& m, int k) {
+        if (m.cell.empty() || m.cell_state == render::CellState::none) return;
+        auto& c = cells[m.cell];
+        c[static_cast<std::size_t>(m.cell_state)] += k;
+    }
+    [[nodiscard]] render::RenderStatus status(loop::LocalTime at) const {
+        render::RenderStatus s;
+        s.at = loop::format_time(at);
+        for (const auto& [code, n] : cells)
+            for (std::size_t k = n.size(); k-- > 1;)
+                if (n[k] > 0) {
+                    s.cells.emplace(code, static_cast<render::CellState>(k));
+                    break;
+                }
+        s.pins.reserve(by_id.size());
+        for (const auto& [id, m] : by_id)
+            if (m.pin) s.pins.push_back(*m.pin);
+        return s;
     }
 };
 
@@ -56,7 +96,7 @@ Live::Live(const std::string& workspace, ServerClock clock, int interval_ms)
     : m_path(workspace), m_journal_mode(set_journal_mode(workspace, "wal")), m_clock(clock),
       m_interval_ms(interval_ms), m_session(loop::Session::open(workspace)),
       m_workspace(std::make_unique<store::Workspace>(store::Workspace::open(workspace))),
-      m_watch(std::make_unique<Watch>()) {
+      m_watch(std::make_unique<Watch>()), m_marks(std::make_unique<Marks>()) {
     if (m_session->grid().cells.empty())
         throw DataError("the workspace has no grid: import one first", {.file = workspace});
     m_grid = &m_session->grid();
@@ -95,14 +135,142 @@ render::RenderStatus Live::status_at(loop::LocalTime t) const {
     return render::status_from_workspace(*m_workspace, loop::format_time(t));
 }
 
+std::int64_t Live::journal_since(std::int64_t after, std::set<std::int64_t>* incidents) const {
+    std::int64_t last = after;
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(m_watch->db, "SELECT fid, incident FROM loop_journal WHERE fid > ?", -1,
+                           &st, nullptr) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return last; // no loop tables yet
+    }
+    sqlite3_bind_int64(st, 1, after);
+    int rc = SQLITE_ROW;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        last = std::max<std::int64_t>(last, sqlite3_column_int64(st, 0));
+        if (incidents) incidents->insert(sqlite3_column_int64(st, 1));
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) throw StoreError("cannot read the journal", {.file = m_path});
+    return last;
+}
+
+std::vector<std::int64_t> Live::incident_ids() const {
+    std::vector<std::int64_t> out;
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(m_watch->db, "SELECT fid FROM loop_incidents ORDER BY fid", -1, &st,
+                           nullptr) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return out;
+    }
+    int rc = SQLITE_ROW;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        out.push_back(sqlite3_column_int64(st, 0));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) throw StoreError("cannot read the matters", {.file = m_path});
+    return out;
+}
+
+render::RenderStatus Live::mark(const std::vector<loop::IncidentRecord>& records,
+                                const std::set<std::int64_t>* ids, loop::LocalTime at) {
+    const auto filter = render::map_filter(at);
+    const auto mark_one = [&](const loop::IncidentRecord& r) {
+        const auto id = r.incident.report.id;
+        if (r.incident.report.reported_at > at) return m_marks->set(id, std::nullopt);
+        std::optional<loop::MatterAt> m;
+        if (r.incident.updated_at > at) // changed after `at`: its journal up to `at` decides
+            m = with_session(
+                [&](loop::Session& s) { return loop::matter_at(s.store(), s.loop(), id, at); });
+        else
+            m = loop::MatterAt{r, loop().status(r.incident, at), false};
+        if (!m || !loop::matches(*m, filter)) return m_marks->set(id, std::nullopt);
+        m_marks->set(id, render::matter_mark(*m));
+    };
+    if (!ids) {
+        *m_marks = Marks{};
+        for (const auto& r : records)
+            mark_one(r);
+    } else {
+        for (const auto id : *ids) {
+            const auto it = std::lower_bound(records.begin(), records.end(), id,
+                                             [](const loop::IncidentRecord& r, std::int64_t v) {
+                                                 return r.incident.report.id < v;
+                                             });
+            if (it != records.end() && it->incident.report.id == id)
+                mark_one(*it);
+            else
+                m_marks->set(id, std::nullopt); // gone
+        }
+    }
+    return m_marks->status(at);
+}
+
 std::shared_ptr<const Snapshot> Live::build(std::uint64_t version) {
     auto s = std::make_shared<Snapshot>();
     s->version = version;
     s->at = now();
-    s->status = std::make_shared<const render::RenderStatus>(status_at(s->at));
+    m_journal_seen = journal_since(0, nullptr);
     s->records = with_session([](loop::Session& session) { return session.store().incidents(); });
     for (std::size_t i = 0; i < s->records.size(); ++i)
         s->by_id[s->records[i].incident.report.id] = i;
+    s->status = std::make_shared<const render::RenderStatus>(mark(s->records, nullptr, s->at));
+    return s;
+}
+
+std::shared_ptr<const Snapshot> Live::update(const std::shared_ptr<const Snapshot>& before,
+                                             bool committed) {
+    std::set<std::int64_t> changed;
+    std::vector<std::int64_t> gone;
+    if (committed) {
+        // One read transaction on the watch connection: the journal and the ids agree.
+        std::int64_t journal = 0;
+        std::vector<std::int64_t> ids;
+        sqlite3_exec(m_watch->db, "BEGIN", nullptr, nullptr, nullptr);
+        try {
+            journal = journal_since(m_journal_seen, &changed);
+            ids = incident_ids();
+        } catch (...) {
+            sqlite3_exec(m_watch->db, "COMMIT", nullptr, nullptr, nullptr);
+            throw;
+        }
+        sqlite3_exec(m_watch->db, "COMMIT", nullptr, nullptr, nullptr);
+        std::unordered_set<std::int64_t> now_ids(ids.begin(), ids.end());
+        for (const auto& [id, i] : before->by_id)
+            if (!now_ids.contains(id)) gone.push_back(id);
+        for (const auto id : ids)
+            if (!before->by_id.contains(id)) changed.insert(id);
+        // Not (only) matters, or too many to read one by one: read everything.
+        if ((changed.empty() && gone.empty()) || changed.size() + gone.size() > 1000)
+            return nullptr;
+        m_journal_seen = journal;
+    }
+
+    auto s = std::make_shared<Snapshot>();
+    s->version = before->version + 1;
+    s->at = now();
+    auto fresh = with_session([&](loop::Session& session) {
+        std::vector<loop::IncidentRecord> out;
+        for (const auto id : changed)
+            if (auto r = session.store().incident(id)) out.push_back(std::move(*r));
+        return out;
+    });
+    // The records in id order: the old ones but those changed or gone, plus the fresh ones.
+    std::set<std::int64_t> drop(changed.begin(), changed.end());
+    drop.insert(gone.begin(), gone.end());
+    s->records.reserve(before->records.size() + fresh.size());
+    for (const auto& r : before->records)
+        if (!drop.contains(r.incident.report.id)) s->records.push_back(r);
+    const auto old_end = static_cast<std::ptrdiff_t>(s->records.size());
+    for (auto& r : fresh)
+        s->records.push_back(std::move(r));
+    std::inplace_merge(s->records.begin(), s->records.begin() + old_end, s->records.end(),
+                       [](const loop::IncidentRecord& a, const loop::IncidentRecord& b) {
+                           return a.incident.report.id < b.incident.report.id;
+                       });
+    for (std::size_t i = 0; i < s->records.size(); ++i)
+        s->by_id[s->records[i].incident.report.id] = i;
+    // A new minute ages every matter; otherwise only the changed ones move.
+    s->status = std::make_shared<const render::RenderStatus>(
+        mark(s->records, s->at == before->at ? &drop : nullptr, s->at));
     return s;
 }
 
@@ -185,11 +353,13 @@ void Live::watch() {
             const auto v = data_version();
             const auto t = now().minutes;
             if (v == seen && t == minute) continue;
+            const auto seen_before = seen;
             seen = v;
             minute = t;
             auto before = snapshot();
             const auto t0 = std::chrono::steady_clock::now();
-            auto after = build(before->version + 1);
+            auto after = update(before, v != seen_before);
+            if (!after) after = build(before->version + 1);
             auto change = diff(before, after);
             change.build_ms =
                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)

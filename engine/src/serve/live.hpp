@@ -1,7 +1,12 @@
 // The server's view of a workspace: a snapshot of every matter and every cell's status at
-// the server's "now", rebuilt when the workspace changes (by this server or by another
+// the server's "now", updated when the workspace changes (by this server or by another
 // process, noticed through SQLite's PRAGMA data_version on a connection of its own) and when
 // the clock passes a minute (statuses age: on time -> warning -> overdue).
+// A change is read incrementally: the matters with journal events after the last one seen,
+// and the ids added or gone, are the only rows read again; each matter's mark on the map
+// (render/status_mark.hpp) is kept, and a cell's status comes from counts of its matters'
+// marks. Anything else that commits (duties, a redrawn grid, a bulk import) rebuilds the
+// snapshot from every matter.
 //
 // Threads: snapshot() and now() are safe from any thread (the snapshot is immutable and
 // swapped whole). with_session() serialises use of the one loop::Session (its SQLite
@@ -93,7 +98,20 @@ class Live {
     }
 
   private:
+    struct Marks;
+    // Every matter read again (at start, and when a change is not only matters).
     std::shared_ptr<const Snapshot> build(std::uint64_t version);
+    // The snapshot after a commit (committed) or a new minute: only the matters changed
+    // since `before` read again; null when the commit was not (only) matters, so build()
+    // must run.
+    std::shared_ptr<const Snapshot> update(const std::shared_ptr<const Snapshot>& before,
+                                           bool committed);
+    // Re-marks matters (all when ids is null) at `at` into m_marks; returns the status.
+    render::RenderStatus mark(const std::vector<loop::IncidentRecord>& records,
+                              const std::set<std::int64_t>* ids, loop::LocalTime at);
+    // The highest journal id, and the matters with events after `after` (watch connection).
+    std::int64_t journal_since(std::int64_t after, std::set<std::int64_t>* incidents) const;
+    [[nodiscard]] std::vector<std::int64_t> incident_ids() const;
     void watch();
     [[nodiscard]] std::int64_t data_version() const;
 
@@ -108,6 +126,8 @@ class Live {
     const grid::Grid* m_grid = nullptr;
     struct Watch;
     std::unique_ptr<Watch> m_watch; // the data_version connection
+    std::unique_ptr<Marks> m_marks; // watcher thread only (and the constructor)
+    std::int64_t m_journal_seen = 0;
     mutable std::mutex m_snapshot_mutex;
     std::shared_ptr<const Snapshot> m_snapshot;
     std::function<void(const Change&)> m_on_change;

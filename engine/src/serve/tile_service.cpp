@@ -30,10 +30,16 @@ const char* cache_control(tiles::Layer layer) {
     return layer == tiles::Layer::imagery ? "public, max-age=86400" : "no-cache";
 }
 
+tiles::TileOptions single_tile(tiles::TileOptions o) {
+    o.metatile = 1;
+    return o;
+}
+
 } // namespace
 
 TileService::TileService(std::shared_ptr<const render::MapData> data, TileServiceOptions options)
-    : m_data(data), m_options(std::move(options)), m_source(data, m_options.tiles) {
+    : m_data(data), m_options(std::move(options)), m_source(data, m_options.tiles),
+      m_single(data, single_tile(m_options.tiles)) {
     const auto b = data->grid_3857().bounds();
     const auto sw = render::mercator_to_lonlat({b.minx, b.miny});
     const auto ne = render::mercator_to_lonlat({b.maxx, b.maxy});
@@ -135,7 +141,7 @@ Response TileService::reply(const Request& req, tiles::Layer layer, const EntryP
         r.status = 304;
         return r;
     }
-    r.body = e->bytes;
+    r.shared_body = std::shared_ptr<const std::string>(e, &e->bytes); // no copy
     return r;
 }
 
@@ -225,12 +231,13 @@ Response TileService::handle(const Request& req, Live& live) {
         }
         const auto status = live.status_at(at);
         auto e = std::make_shared<Entry>();
-        e->bytes = m_source.tile(p.tile, p.layer, format, status);
+        e->bytes = m_single.tile(p.tile, p.layer, format, status);
         e->etag = etag_of(e->bytes);
         return reply(req, p.layer, e);
     }
     const Key key{p.layer, p.tile};
-    const auto meta = tiles::metatile_of(p.tile, m_options.tiles.metatile);
+    auto& source = source_of(p.layer);
+    const auto meta = tiles::metatile_of(p.tile, source.options().metatile);
     const auto flight = std::pair{p.layer, meta};
     for (;;) {
         if (auto e = lookup(key)) {
@@ -255,7 +262,7 @@ Response TileService::handle(const Request& req, Live& live) {
     const auto snap = live.snapshot();
     EntryPtr mine;
     try {
-        auto result = m_source.metatile(p.tile, p.layer, format, *snap->status);
+        auto result = source.metatile(p.tile, p.layer, format, *snap->status);
         // Tiles drawn from a status an expiry has since overtaken are served, not kept.
         const bool keep = p.layer == tiles::Layer::imagery || m_epoch.load() == epoch;
         for (auto& t : result.tiles) {
@@ -280,6 +287,16 @@ Response TileService::handle(const Request& req, Live& live) {
     m_done.notify_all();
     if (!mine) return json_error(500, "the metatile did not hold its tile");
     return reply(req, p.layer, mine);
+}
+
+void TileService::warm(Live& live) {
+    // The tile at the middle of the grid at the served zoom nearest 14.
+    const auto b = m_data->grid_3857().bounds();
+    const int z = std::clamp(14, m_options.zoom.min, m_options.zoom.max);
+    const auto t = tiles::tile_at_3857({(b.minx + b.maxx) / 2, (b.miny + b.maxy) / 2}, z);
+    const auto snap = live.snapshot();
+    (void)m_single.tile(t, tiles::Layer::overlay, tiles::Format::png, *snap->status);
+    (void)m_source.tile(t, tiles::Layer::imagery, tiles::Format::jpeg, *snap->status);
 }
 
 std::vector<std::string> TileService::expire(const Change& change) {

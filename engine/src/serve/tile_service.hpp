@@ -1,9 +1,12 @@
 // Map tiles for the server: /tiles/{imagery|overlay}/{z}/{x}/{y}.{jpg|png} and TileJSON 3.0 at
 // /tiles/{layer}.json, drawn by tiles::TileSource (the metatile renderer of `wangge tiles`,
 // same code and styles) and kept in a memory cache bounded in bytes (least recently used
-// out). Every tile of a drawn metatile goes into the cache; overlay tiles leave it only when
-// the expiry function of tiles/ says a change touches them. Imagery never changes (and may
-// also be kept on disk under cache_dir).
+// out). Imagery is drawn by metatiles (every tile of one goes into the cache; it never
+// changes, and may also be kept on disk under cache_dir). An overlay tile is drawn alone
+// (a metatile of 1 with the same buffer, so labels and pins across its edges are drawn as
+// its neighbours draw them): a viewer waits for the one tile it asked for, not for 15 others,
+// and a change re-draws only the tiles it touched. Overlay tiles leave the cache only when
+// the expiry function of tiles/ says a change touches them.
 //
 // Threads: fast() is called on I/O threads (cache lookups only), handle() on workers (may
 // draw); expire() on the watcher thread. All thread-safe.
@@ -40,6 +43,9 @@ class TileService {
     TileService(std::shared_ptr<const render::MapData> data, TileServiceOptions options);
     [[nodiscard]] std::optional<Response> fast(const Request& request);
     [[nodiscard]] Response handle(const Request& request, Live& live);
+    // Loads the calling thread's Mapnik maps (both layers) by drawing one tile of each, so
+    // the first request a worker gets does not pay for loading the styles.
+    void warm(Live& live);
     // Drops the overlay tiles the change touches from the cache; returns them ("z/x/y").
     std::vector<std::string> expire(const Change& change);
 
@@ -83,7 +89,11 @@ class TileService {
 
     std::shared_ptr<const render::MapData> m_data;
     TileServiceOptions m_options;
-    tiles::TileSource m_source;
+    tiles::TileSource m_source; // imagery: metatiles of options.tiles.metatile
+    tiles::TileSource m_single; // overlay: one tile at a time
+    [[nodiscard]] tiles::TileSource& source_of(tiles::Layer layer) {
+        return layer == tiles::Layer::imagery ? m_source : m_single;
+    }
     geo::Box m_lonlat; // the grid's bounds, for TileJSON
 
     mutable std::mutex m_mutex; // guards the cache and the in-flight set

@@ -8,6 +8,8 @@
 //    merged cell and its neighbour, so a split followed by a merge gives back the original;
 //  - move-boundary: the run of edges two neighbours share is replaced by a new line between
 //    the same end points;
+//  - transfer: a polygon's part of some cells goes to a neighbour (splits, then a merge);
+//  - replace: a township's cells give way to cells redrawn elsewhere, which must fit exactly;
 //  - recode: a new code (national rule: the village prefix of the cell's village), and
 //    optionally another village, whose and whose township's outlines follow.
 // An edit that cannot keep the tiling exact, or gets bad input, throws (InputError or
@@ -66,6 +68,30 @@ Change recode_cell(grid::Grid& grid, const std::string& code, const std::string&
 // follow.
 Change move_boundary(grid::Grid& grid, const std::string& a, const std::string& b,
                      const Line& line);
+
+// A polygon from WKT, GeoJSON or a file holding one (lon/lat): the outer ring, closed.
+// Throws InputError for anything but one valid polygon without holes.
+[[nodiscard]] geo::Ring parse_area(const std::string& text);
+
+// Gives the part of `area` that lies in other cells to cell `to`: each cell the area's
+// outline crosses is split along it (split_cell: the cut points go into the neighbours bit
+// for bit; the part outside keeps the cell's code), then the parts inside the area, and the
+// cells wholly inside it, are merged into `to` (merge_cells; they join its village). The
+// parts must reach `to` through shared edges. A cell emptied wholly disappears. Where the
+// area covers `to` itself or lies outside the grid nothing happens.
+Change transfer_area(grid::Grid& grid, const geo::Ring& area, const std::string& to);
+
+// Replaces every cell of township `township` (of the county when empty) with `cells`
+// (lon/lat, e.g. redrawn in a desktop GIS from `wangge grid export` and read with
+// grid::read_grid). Their vertices within 1e-9 degrees of a neighbour's are snapped onto it
+// (a file written and read again may round the last digit). Refused (DataError, the grid
+// unchanged) when a cell's code repeats or is used outside, its village is not in the grid
+// or not in the township, or the new outline does not meet the neighbours exactly: the
+// validator over the new cells and their neighbours finds defects (given in `defects`, the
+// map of gaps and overlaps) or the area differs by more than 1e-9.
+Change replace_cells(grid::Grid& grid, std::vector<grid::Cell> cells, const std::string& township,
+                     const grid::ValidateOptions& options,
+                     grid::ValidationReport* defects = nullptr);
 
 // Validates only what `change` touched: its cells and the cells around them (the ones whose
 // boxes meet theirs), with the same checks as grid::validate. Gaps found there that are in

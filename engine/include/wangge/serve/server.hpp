@@ -4,7 +4,8 @@
 //
 // Threads: `threads` I/O threads run every connection asynchronously (an idle /events client
 // costs a socket and a small buffer, not a thread); as many worker threads do the work that
-// may block (SQLite, rendering). One watcher thread notices commits to the workspace by any
+// may block (SQLite), and as many again draw map tiles (Mapnik), so a changed tile is never
+// queued behind data requests. One watcher thread notices commits to the workspace by any
 // process (SQLite's PRAGMA data_version) and publishes what changed.
 //
 // Safety: binds to what `listen` says (loopback by default); requests are bounded (header
@@ -27,12 +28,12 @@ struct ServeOptions {
     std::string workspace;
     std::string listen = "127.0.0.1:8080"; // host:port; port 0 picks a free one
     std::string token;                     // bearer token for writes; "" = read-only server
-    int threads = 2;                       // I/O threads, and as many worker threads
+    int threads = 2;                       // I/O threads, data workers, tile workers each
     std::string web_root;                  // the built page (apps/web/dist); "" = no page
     std::string cache_dir;                 // imagery tiles kept on disk here ("" = memory only)
     std::string style_dir;                 // "" = the default styles
     std::size_t cache_bytes = 256u << 20;  // in-memory tile cache bound
-    int metatile = 4;                      // tiles per side drawn in one go (1-16)
+    int metatile = 4;                      // imagery tiles per side drawn in one go (1-16)
     // The server's clock: starts at this local time and runs on with the wall clock (to
     // show a sample workspace "live"); unset = the real local time (UTC+8).
     std::optional<loop::LocalTime> start_time;
