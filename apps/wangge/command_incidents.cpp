@@ -256,7 +256,13 @@ void run_report(const ReportArgs& a) {
     if (report.id > 0 && s->store().incident(report.id))
         throw DataError("incident " + std::to_string(report.id) + " exists already",
                         {.file = a.workspace});
-    // Without --id the next free id is chosen by insert_report inside its write transaction.
+    // Without --id the next free id is chosen by insert_report inside its write transaction;
+    // the one it will most likely be names the report in a refusal before that.
+    const bool automatic_id = report.id == 0;
+    if (automatic_id) {
+        const auto ids = s->store().incident_ids();
+        report.id = ids.empty() ? 1 : ids.back() + 1;
+    }
     const Context ctx(*s, a.allow_backdated);
     auto record = [&] {
         try {
@@ -265,6 +271,7 @@ void run_report(const ReportArgs& a) {
             throw InputError(e.message() + "; nothing was recorded", {.file = a.workspace});
         }
     }();
+    if (automatic_id) record.incident.report.id = 0;
     if (record.cell.empty())
         throw DataError("point " + fixed(a.lon, 6) + ", " + fixed(a.lat, 6) +
                             " is outside every cell of grid version " +
