@@ -103,6 +103,8 @@ void add_assign_commands(CommandSet& set);
 void add_validate_command(CommandSet& set, CLI::App& grid); // under "grid"
 void add_redraw_commands(CommandSet& set, CLI::App& grid);  // under "grid"
 void add_serve_commands(CommandSet& set);
+void add_render_commands(CommandSet& set);
+void add_tiles_commands(CommandSet& set); // the "tiles" group: export, expire, style
 void add_imagery_commands(CommandSet& set);
 
 } // namespace wangge::app

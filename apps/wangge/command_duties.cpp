@@ -60,8 +60,9 @@ void run_duties_export(const DutyArgs& a) {
     std::cout << "wrote " << s->duties().duties().size() << " duties to " << a.file << "\n";
 }
 
-nlohmann::ordered_json duty_json(const loop::Duty& d) {
-    return {{"function", d.function},
+nlohmann::ordered_json duty_json(const loop::Duty& d, std::size_t row) {
+    return {{"row", row},
+            {"function", d.function},
             {"level", loop::to_string(d.level)},
             {"unit", d.unit},
             {"department", d.department},
@@ -83,16 +84,29 @@ void run_duties_check(const DutyArgs& a) {
         j["gaps"] = nlohmann::ordered_json::array();
         for (const auto& g : c.gaps)
             j["gaps"].push_back({{"cell", g.cell}, {"function", g.function}});
-        const auto list = [](const std::vector<const loop::Duty*>& v) {
+        // Rows are numbered as `duties export` writes them (data rows from 1).
+        const auto& table = s->duties().duties();
+        const auto duty_json = [&](const loop::Duty& d) {
+            return app::duty_json(d, static_cast<std::size_t>(&d - table.data() + 1));
+        };
+        const auto list = [&](const std::vector<const loop::Duty*>& v) {
             auto arr = nlohmann::ordered_json::array();
             for (const auto* d : v)
                 arr.push_back(duty_json(*d));
             return arr;
         };
         j["expired"] = list(c.expired);
+        j["superseded"] = list(c.superseded);
         j["not_yet"] = list(c.not_yet);
         j["orphaned"] = list(c.orphaned);
-        j["conflicting"] = list(c.conflicting);
+        j["conflicting"] = nlohmann::ordered_json::array();
+        for (const auto& x : c.conflicting)
+            j["conflicting"].push_back(
+                {{"first", duty_json(*x.first)},
+                 {"second", duty_json(*x.second)},
+                 {"overlap_from", loop::format_date(x.from)},
+                 {"overlap_to", x.to ? loop::format_date(*x.to) : std::string()}});
+        j["foreign"] = list(c.foreign);
         std::cout << j.dump(2) << "\n";
     } else {
         std::cout << "duties        " << s->duties().duties().size() << " on "
@@ -102,16 +116,45 @@ void run_duties_check(const DutyArgs& a) {
         for (std::size_t i = 0; i < c.gaps.size() && i < 20; ++i)
             std::cout << "  " << c.gaps[i].cell << " " << c.gaps[i].function << "\n";
         if (c.gaps.size() > 20) std::cout << "  ... (--json lists them all)\n";
-        const auto list = [](const char* what, const std::vector<const loop::Duty*>& v) {
-            std::cout << what << v.size() << "\n";
+        const auto span = [](std::optional<std::chrono::year_month_day> from,
+                             std::optional<std::chrono::year_month_day> to) {
+            if (from && to) return loop::format_date(*from) + ".." + loop::format_date(*to);
+            if (from) return "from " + loop::format_date(*from);
+            if (to) return "until " + loop::format_date(*to);
+            return std::string("always");
+        };
+        const auto period = [&](const loop::Duty& d) { return span(d.valid_from, d.valid_to); };
+        // Rows are numbered as `duties export` writes them (data rows from 1).
+        const auto& table = s->duties().duties();
+        const auto row = [&](const loop::Duty& d) {
+            return "row " + std::to_string(&d - table.data() + 1) + " " + d.department + " " +
+                   d.person + " " + period(d);
+        };
+        const auto list = [&](const char* what, const std::vector<const loop::Duty*>& v,
+                              const char* note) {
+            std::cout << what << v.size() << (v.empty() ? "" : note) << "\n";
             for (const auto* d : v)
                 std::cout << "  " << d->function << " " << loop::to_string(d->level) << " "
-                          << d->unit << " " << d->department << " " << d->person << "\n";
+                          << d->unit << " " << row(*d) << "\n";
         };
-        list("expired       ", c.expired);
-        list("not yet valid ", c.not_yet);
-        list("orphaned      ", c.orphaned);
-        list("conflicting   ", c.conflicting);
+        list("expired       ", c.expired, " (no successor)");
+        list("superseded    ", c.superseded, " (expired and handed over: fine)");
+        list("not yet valid ", c.not_yet, "");
+        list("orphaned      ", c.orphaned, " (unit not in the grid)");
+        std::cout << "conflicting   " << c.conflicting.size()
+                  << (c.conflicting.empty() ? "" : " (overlapping validity, both rows)") << "\n";
+        for (const auto& x : c.conflicting)
+            std::cout << "  " << x.first->function << " " << loop::to_string(x.first->level) << " "
+                      << x.first->unit << ": " << row(*x.first) << " and " << row(*x.second)
+                      << " overlap " << span(x.from, x.to) << "\n";
+        std::cout << "foreign       " << c.foreign.size()
+                  << (c.foreign.empty() ? "" : " (department does not own the function)") << "\n";
+        for (const auto* d : c.foreign) {
+            const auto* f = s->catalogue().function(d->function);
+            std::cout << "  " << d->function << " " << loop::to_string(d->level) << " " << d->unit
+                      << " " << row(*d) << " (" << d->function << " belongs to "
+                      << (f ? f->department : std::string("?")) << ")\n";
+        }
         std::cout << (c.ok() ? "ok\n" : "PROBLEMS FOUND\n");
     }
     if (!c.ok()) g_exit_code = defects_found;

@@ -4,6 +4,7 @@
 #include "wangge/base/text.hpp"
 #include "wangge/error.hpp"
 #include "wangge/loop/history.hpp"
+#include "wangge/loop/matter_json.hpp"
 #include "wangge/loop/session.hpp"
 #include "wangge/loop/state_at.hpp"
 
@@ -34,42 +35,6 @@ namespace {
 
 std::string optional_time(const std::optional<loop::LocalTime>& t) {
     return t ? loop::format_time(*t) : std::string("-");
-}
-
-nlohmann::ordered_json to_json(const loop::IncidentRecord& r, loop::Status status) {
-    const auto& inc = r.incident;
-    const auto time_or_null = [](const std::optional<loop::LocalTime>& t) {
-        return t ? nlohmann::ordered_json(loop::format_time(*t)) : nlohmann::ordered_json();
-    };
-    nlohmann::ordered_json j;
-    j["id"] = inc.report.id;
-    j["category"] = inc.report.category;
-    j["state"] = loop::to_string(inc.state);
-    j["status"] = loop::to_string(status);
-    j["reported_at"] = loop::format_time(inc.report.reported_at);
-    j["reporter"] = inc.report.reporter;
-    j["note"] = inc.report.note;
-    j["lon"] = r.lonlat.x;
-    j["lat"] = r.lonlat.y;
-    j["cell"] = r.cell;
-    j["village"] = r.village;
-    j["township"] = r.township;
-    j["grid_version"] = r.grid_version;
-    j["near_boundary"] = r.near_boundary;
-    j["boundary_distance_m"] = std::round(r.boundary_distance_m * 10) / 10;
-    j["route_department"] = r.route_department;
-    j["route_person"] = r.route_person;
-    j["route_fallback"] = r.route_fallback;
-    j["department"] = inc.department;
-    j["person"] = inc.person;
-    j["due"] = time_or_null(inc.due);
-    j["late"] = inc.late;
-    j["supervised"] = inc.supervised;
-    j["closed_at"] = time_or_null(inc.closed_at);
-    j["returns"] = inc.returns;
-    j["reworks"] = inc.reworks;
-    j["extensions"] = inc.extensions;
-    return j;
 }
 
 // A move dated after now (more than the clock tolerance reports have) is refused: the
@@ -432,24 +397,10 @@ void run_show(const std::string& workspace, std::int64_t id, const std::string& 
     const auto hidden = static_cast<std::size_t>(journal.end() - later);
     journal.erase(later, journal.end());
     if (json) {
-        auto j = to_json(matter->record, matter->status);
+        const loop::MatterJson encoder(s->catalogue(), &s->grid());
+        auto j = encoder.matter(matter->record, matter->record.incident.state, matter->status);
         j["at"] = loop::format_time(at);
-        j["journal"] = nlohmann::ordered_json::array();
-        for (const auto& e : journal)
-            j["journal"].push_back(
-                {{"from", loop::to_string(e.from)},
-                 {"to", loop::to_string(e.to)},
-                 {"at", loop::format_time(e.at)},
-                 {"actor", e.actor},
-                 {"note", e.note},
-                 {"department", e.department},
-                 {"person", e.person},
-                 {"approver", e.approver},
-                 {"supervision", e.is_supervision() ? nlohmann::ordered_json(
-                                                          e.lifts_supervision ? "lifted" : "put")
-                                                    : nlohmann::ordered_json()},
-                 {"deadline", e.deadline ? nlohmann::ordered_json(loop::format_time(*e.deadline))
-                                         : nlohmann::ordered_json()}});
+        j["journal"] = loop::MatterJson::journal(journal);
         j["later_events"] = hidden;
         std::cout << j.dump(2) << "\n";
         return;
@@ -515,13 +466,16 @@ void run_list(const ListArgs& a) {
         }
     }
     nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+    // Unit names come from the grid: read it only for JSON.
+    std::optional<loop::MatterJson> encoder;
+    if (a.json) encoder.emplace(s->catalogue(), &s->grid());
     std::size_t n = 0;
     loop::for_each_matter_at(s->store(), s->loop(), at, filter, [&](loop::MatterAt&& m) {
         const auto& r = m.record;
         const auto& inc = r.incident;
         ++n;
         if (a.json) {
-            arr.push_back(to_json(r, m.status));
+            arr.push_back(encoder->matter(r, inc.state, m.status));
             return;
         }
         char line[256];

@@ -1,6 +1,7 @@
 // wangge render: status maps as PNG for screens, PDF/SVG print maps. Thin over render/.
-#include "commands.hpp"
+#include "command.hpp"
 #include "wangge/error.hpp"
+#include "wangge/loop/calendar.hpp"
 #include "wangge/render/renderer.hpp"
 #include "wangge/store/workspace.hpp"
 
@@ -152,54 +153,73 @@ void run_render(const RenderArgs& a) {
               << " s)\n";
 }
 
-} // namespace
-
-void register_render(CLI::App& app) {
-    auto a = std::make_shared<RenderArgs>();
-    auto* r = app.add_subcommand(
-        "render", "Draw a status map: PNG for screens, PDF or SVG print maps with legend");
-    r->add_option("WORKSPACE", a->workspace, "Workspace GeoPackage")->required();
-    r->add_option("--out,-o", a->out, "Output .png/.jpg/.webp, or .pdf/.svg for print")->required();
-    auto* bbox = r->add_option("--bbox", a->bbox, "minlon,minlat,maxlon,maxlat");
-    auto* town = r->add_option("--township", a->township, "Township (or village) code");
-    auto* cell = r->add_option("--cell", a->cell, "Cell code");
-    bbox->excludes(town)->excludes(cell);
-    town->excludes(cell);
-    auto* width = r->add_option("--width", a->width, "Image width in px")
+class RenderCommand final : public Command {
+  public:
+    RenderCommand()
+        : Command("render", "Draw a status map: PNG for screens, PDF or SVG print maps with "
+                            "legend") {}
+    void declare(CLI::App& r) override {
+        m_workspace.declare(r);
+        r.add_option("--out,-o", m_a.out, "Output .png/.jpg/.webp, or .pdf/.svg for print")
+            ->required();
+        auto* bbox = r.add_option("--bbox", m_a.bbox, "minlon,minlat,maxlon,maxlat");
+        auto* town = r.add_option("--township", m_a.township, "Township (or village) code");
+        auto* cell = r.add_option("--cell", m_a.cell, "Cell code");
+        bbox->excludes(town)->excludes(cell);
+        town->excludes(cell);
+        m_width = r.add_option("--width", m_a.width, "Image width in px")
                       ->capture_default_str()
                       ->check(CLI::Range(1, 16384));
-    auto* height = r->add_option("--height", a->height, "Image height in px")
+        m_height = r.add_option("--height", m_a.height, "Image height in px")
                        ->capture_default_str()
                        ->check(CLI::Range(1, 16384));
-    auto* paper = r->add_option("--paper", a->paper, "Paper for print maps: A4 or A3")
-                      ->check(CLI::IsMember({"A4", "A3", "a4", "a3"}));
-    paper->excludes(width)->excludes(height);
-    r->add_option("--dpi", a->dpi, "Print resolution")
-        ->capture_default_str()
-        ->check(CLI::Range(36, 1200));
-    auto* landscape = r->add_flag("--landscape", a->landscape, "Landscape paper");
-    auto* portrait = r->add_flag("--portrait", a->portrait,
-                                 "Portrait paper (default: the orientation the area fits)");
-    landscape->excludes(portrait);
-    r->add_option("--maker", a->maker, "制图单位 printed on print maps");
-    r->add_flag("--legend", a->legend, "PNG/JPEG: a small legend with counts, time and credits");
-    r->add_option("--imagery", a->imagery,
-                  "Registered imagery to draw (by name; default: the first registered)");
-    r->add_option("--at", a->at, "Time the statuses hold at (default: now)");
-    r->add_option("--style", a->style_dir, "Style folder (default: the styles/ of wangge)");
-    r->add_option("--style-name", a->style, "imagery, overlay or satellite-overlay")
-        ->capture_default_str();
-    r->add_option("--status-file", a->status_file,
-                  "CSV 'cell_code,state' (state: none, on_time, warning, overdue)");
-    r->add_option("--pins-file", a->pins_file, "CSV 'lon,lat,state,id' of incidents");
-    r->add_option("--format", a->format, "png, png8, jpeg, webp (default: by extension)");
-    r->add_option("--version", a->version, "Grid version (default: current)");
-    r->callback([a, width, height] {
+        auto* paper = r.add_option("--paper", m_a.paper, "Paper for print maps: A4 or A3")
+                          ->check(CLI::IsMember({"A4", "A3", "a4", "a3"}));
+        paper->excludes(m_width)->excludes(m_height);
+        r.add_option("--dpi", m_a.dpi, "Print resolution")
+            ->capture_default_str()
+            ->check(CLI::Range(36, 1200));
+        auto* landscape = r.add_flag("--landscape", m_a.landscape, "Landscape paper");
+        auto* portrait = r.add_flag("--portrait", m_a.portrait,
+                                    "Portrait paper (default: the orientation the area fits)");
+        landscape->excludes(portrait);
+        r.add_option("--maker", m_a.maker, "制图单位 printed on print maps");
+        r.add_flag("--legend", m_a.legend,
+                   "PNG/JPEG: a small legend with counts, time and credits");
+        r.add_option("--imagery", m_a.imagery,
+                     "Registered imagery to draw (by name; default: the first registered)");
+        m_at.declare(r, "Time the statuses hold at (default: now)");
+        r.add_option("--style", m_a.style_dir, "Style folder (default: the styles/ of wangge)");
+        r.add_option("--style-name", m_a.style, "imagery, overlay or satellite-overlay")
+            ->capture_default_str();
+        r.add_option("--status-file", m_a.status_file,
+                     "CSV 'cell_code,state' (state: none, on_time, warning, overdue)");
+        r.add_option("--pins-file", m_a.pins_file, "CSV 'lon,lat,state,id' of incidents");
+        r.add_option("--format", m_a.format, "png, png8, jpeg, webp (default: by extension)");
+        r.add_option("--version", m_a.version, "Grid version (default: current)");
+    }
+    int run() override {
+        m_a.workspace = m_workspace.path();
+        m_a.at = m_at.text;
         // A side not given follows from the area's shape.
-        a->width_given = width->count() > 0;
-        a->height_given = height->count() > 0;
-        run_render(*a);
-    });
+        m_a.width_given = m_width->count() > 0;
+        m_a.height_given = m_height->count() > 0;
+        run_render(m_a);
+        return ok;
+    }
+
+  private:
+    RenderArgs m_a;
+    WorkspaceOption m_workspace;
+    AtOption m_at;
+    CLI::Option* m_width = nullptr;
+    CLI::Option* m_height = nullptr;
+};
+
+} // namespace
+
+void add_render_commands(CommandSet& set) {
+    set.add<RenderCommand>(set.top());
 }
 
 } // namespace wangge::app

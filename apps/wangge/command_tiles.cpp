@@ -313,61 +313,105 @@ void run_style(const TilesArgs& a) {
               << (files.imagery.empty() ? std::string("none") : files.imagery) << ")\n";
 }
 
+// The tiles commands share their arguments and the options each of them declares.
+class TilesCommand : public Command {
+  public:
+    using Command::Command;
+    int run() final {
+        m_a.workspace = m_workspace.path();
+        m_a.at = m_at.text;
+        m_a.json = m_json.on;
+        work(m_a);
+        return ok;
+    }
+
+  protected:
+    virtual void work(const TilesArgs& a) = 0;
+    TilesArgs m_a;
+    WorkspaceOption m_workspace;
+    AtOption m_at;
+    JsonOption m_json;
+};
+
+class TilesExport final : public TilesCommand {
+  public:
+    TilesExport()
+        : TilesCommand("export", "Export tiles of the county, a township, a cell or a bbox to an "
+                                 "MBTiles file or an XYZ folder") {}
+    void declare(CLI::App& ex) override {
+        m_workspace.declare(ex);
+        ex.add_option("--out,-o", m_a.out, "OUT.mbtiles, or a folder for z/x/y files")->required();
+        ex.add_option("--zoom", m_a.zoom, "Zoom range MIN-MAX (0-22)")->capture_default_str();
+        auto* town = ex.add_option("--township", m_a.township, "Township (or village) code");
+        auto* cell = ex.add_option("--cell", m_a.cell, "Cell code");
+        auto* bbox = ex.add_option("--bbox", m_a.bbox, "minlon,minlat,maxlon,maxlat")
+                         ->delimiter(',')
+                         ->expected(4);
+        town->excludes(cell)->excludes(bbox);
+        cell->excludes(bbox);
+        ex.add_option("--layer", m_a.layer, "composite, imagery or overlay")->capture_default_str();
+        ex.add_option("--format", m_a.format,
+                      "png, jpeg or webp (default: jpeg for imagery, else png)");
+        m_at.declare(ex, "Time the statuses hold at (default: now; on --resume, the time "
+                         "stored in OUT)");
+        ex.add_option("--threads", m_a.threads, "Render threads (default: the machine's cores)");
+        ex.add_option("--metatile", m_a.metatile, "Tiles per metatile side: 1, 2, 4, 8 or 16")
+            ->capture_default_str();
+        ex.add_option("--buffer", m_a.buffer, "Pixels drawn around a metatile")
+            ->capture_default_str();
+        ex.add_flag("--resume", m_a.resume, "Continue a stopped export into OUT");
+        ex.add_option("--only-expired-since", m_a.since,
+                      "Only the tiles whose overlay changed between this time and --at");
+        m_json.declare(ex, "Print the plan and summary as JSON, no progress");
+        ex.add_option("--style", m_a.style_dir, "Style folder (default: the styles/ of wangge)");
+    }
+
+  private:
+    void work(const TilesArgs& a) override { run_export(a); }
+};
+
+class TilesExpire final : public TilesCommand {
+  public:
+    TilesExpire()
+        : TilesCommand("expire", "List the tiles (z/x/y) whose overlay differs between two times") {
+    }
+    void declare(CLI::App& exp) override {
+        m_workspace.declare(exp);
+        exp.add_option("--since", m_a.since, "The earlier time T0")->required();
+        m_at.declare(exp, "The later time T1 (default: now)");
+        exp.add_option("--zoom", m_a.zoom, "Zoom range MIN-MAX (0-22)")->capture_default_str();
+        m_json.declare(exp, "JSON with the changed cells and the tiles");
+    }
+
+  private:
+    void work(const TilesArgs& a) override { run_expire(a); }
+};
+
+class TilesStyle final : public TilesCommand {
+  public:
+    TilesStyle()
+        : TilesCommand("style",
+                       "Write a self-contained Mapnik XML with its data, for mapnik-render, "
+                       "renderd or MapProxy") {}
+    void declare(CLI::App& st) override {
+        m_workspace.declare(st);
+        st.add_option("--out,-o", m_a.out, "Folder to write")->required();
+        m_at.declare(st, "Time the statuses hold at (default: now)");
+        st.add_option("--style", m_a.style_dir, "Style folder (default: the styles/ of wangge)");
+    }
+
+  private:
+    void work(const TilesArgs& a) override { run_style(a); }
+};
+
 } // namespace
 
-void register_tiles(CLI::App& app) {
-    auto* t = app.add_subcommand("tiles", "Map tiles: export to MBTiles or XYZ, expiry lists, "
-                                          "a Mapnik style for other tools");
-    t->require_subcommand(1);
-
-    auto e = std::make_shared<TilesArgs>();
-    auto* ex = t->add_subcommand("export", "Export tiles of the county, a township, a cell or "
-                                           "a bbox to an MBTiles file or an XYZ folder");
-    ex->add_option("WORKSPACE", e->workspace, "Workspace GeoPackage")->required();
-    ex->add_option("--out,-o", e->out, "OUT.mbtiles, or a folder for z/x/y files")->required();
-    ex->add_option("--zoom", e->zoom, "Zoom range MIN-MAX (0-22)")->capture_default_str();
-    auto* town = ex->add_option("--township", e->township, "Township (or village) code");
-    auto* cell = ex->add_option("--cell", e->cell, "Cell code");
-    auto* bbox = ex->add_option("--bbox", e->bbox, "minlon,minlat,maxlon,maxlat")
-                     ->delimiter(',')
-                     ->expected(4);
-    town->excludes(cell)->excludes(bbox);
-    cell->excludes(bbox);
-    ex->add_option("--layer", e->layer, "composite, imagery or overlay")->capture_default_str();
-    ex->add_option("--format", e->format,
-                   "png, jpeg or webp (default: jpeg for imagery, else png)");
-    ex->add_option("--at", e->at,
-                   "Time the statuses hold at (default: now; on --resume, the "
-                   "time stored in OUT)");
-    ex->add_option("--threads", e->threads, "Render threads (default: the machine's cores)");
-    ex->add_option("--metatile", e->metatile, "Tiles per metatile side: 1, 2, 4, 8 or 16")
-        ->capture_default_str();
-    ex->add_option("--buffer", e->buffer, "Pixels drawn around a metatile")->capture_default_str();
-    ex->add_flag("--resume", e->resume, "Continue a stopped export into OUT");
-    ex->add_option("--only-expired-since", e->since,
-                   "Only the tiles whose overlay changed between this time and --at");
-    ex->add_flag("--json", e->json, "Print the plan and summary as JSON, no progress");
-    ex->add_option("--style", e->style_dir, "Style folder (default: the styles/ of wangge)");
-    ex->callback([e] { run_export(*e); });
-
-    auto x = std::make_shared<TilesArgs>();
-    auto* exp = t->add_subcommand("expire", "List the tiles (z/x/y) whose overlay differs between "
-                                            "two times");
-    exp->add_option("WORKSPACE", x->workspace, "Workspace GeoPackage")->required();
-    exp->add_option("--since", x->since, "The earlier time T0")->required();
-    exp->add_option("--at", x->at, "The later time T1 (default: now)");
-    exp->add_option("--zoom", x->zoom, "Zoom range MIN-MAX (0-22)")->capture_default_str();
-    exp->add_flag("--json", x->json, "JSON with the changed cells and the tiles");
-    exp->callback([x] { run_expire(*x); });
-
-    auto s = std::make_shared<TilesArgs>();
-    auto* st = t->add_subcommand("style", "Write a self-contained Mapnik XML with its data, for "
-                                          "mapnik-render, renderd or MapProxy");
-    st->add_option("WORKSPACE", s->workspace, "Workspace GeoPackage")->required();
-    st->add_option("--out,-o", s->out, "Folder to write")->required();
-    st->add_option("--at", s->at, "Time the statuses hold at (default: now)");
-    st->add_option("--style", s->style_dir, "Style folder (default: the styles/ of wangge)");
-    st->callback([s] { run_style(*s); });
+void add_tiles_commands(CommandSet& set) {
+    auto& tiles = set.group("tiles", "Map tiles: export to MBTiles or XYZ, expiry lists, a "
+                                     "Mapnik style for other tools");
+    set.add<TilesExport>(tiles);
+    set.add<TilesExpire>(tiles);
+    set.add<TilesStyle>(tiles);
 }
 
 } // namespace wangge::app

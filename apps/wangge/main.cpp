@@ -20,12 +20,12 @@ int main(int argc, char** argv) {
     wangge::app::add_sample_commands(commands);
     wangge::app::add_assign_commands(commands);
     wangge::app::add_serve_commands(commands);
-    wangge::app::register_render(app);
+    wangge::app::add_render_commands(commands);
     wangge::app::add_imagery_commands(commands);
     wangge::app::register_incidents(app);
     wangge::app::register_stats(app);
     wangge::app::register_duties(app);
-    wangge::app::register_tiles(app);
+    wangge::app::add_tiles_commands(commands);
     try {
         app.parse(argc, argv);
         if (auto status = commands.run_chosen()) return *status;

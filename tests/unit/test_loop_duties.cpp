@@ -121,11 +121,48 @@ TEST(Duties, CheckListsGapsAndStaleHolders) {
     ASSERT_EQ(check.orphaned.size(), 1u);
     EXPECT_EQ(check.orphaned[0]->person, "gone");
     ASSERT_EQ(check.conflicting.size(), 1u);
-    EXPECT_EQ(check.conflicting[0]->person, "y");
+    EXPECT_EQ(check.conflicting[0].first->person, "x"); // both rows are named
+    EXPECT_EQ(check.conflicting[0].second->person, "y");
+    // F01 belongs to D01: the township duties given to D18 are reported.
+    ASSERT_EQ(check.foreign.size(), 2u);
+    EXPECT_EQ(check.foreign[0]->person, "a");
     ASSERT_EQ(check.not_yet.size(), 1u);
     EXPECT_EQ(check.not_yet[0]->person, "z");
     // Of two valid duties for the same unit the later one in the table is used.
     EXPECT_EQ(table.holder(three_cells().cells[0], "F03", d("2026-03-02"))->person, "y");
+}
+
+// A table with history passes: a duty handed over to a successor is not an error; overlaps
+// are reported wherever they are, with both rows and the overlap; foreign departments are.
+TEST(Duties, ATableWithHistoryPassesAndOverlapsAreFoundAnywhere) {
+    std::vector<Duty> all;
+    for (const auto& f : jishan().functions())
+        all.push_back(duty(f.code.c_str(), DutyLevel::county, "140824", f.department.c_str(), "p"));
+    // F02: handed over on 2026-02-01 (old one ends 01-31): superseded, fine.
+    all.push_back(
+        duty("F02", DutyLevel::cell, "14082410020001", "D01", "old", "2026-01-01", "2026-01-31"));
+    all.push_back(duty("F02", DutyLevel::cell, "14082410020001", "D01", "new", "2026-02-01"));
+    // F03: overlap in May only, long after the checked day.
+    all.push_back(
+        duty("F03", DutyLevel::cell, "14082410020001", "D01", "m", "2026-01-01", "2026-05-31"));
+    all.push_back(duty("F03", DutyLevel::cell, "14082410020001", "D01", "n", "2026-05-01"));
+    // F05 at cell level: expired, nobody after it.
+    all.push_back(
+        duty("F05", DutyLevel::cell, "14082410020001", "D01", "gone", "2026-01-01", "2026-02-15"));
+    const DutyTable table(std::move(all), jishan());
+    const auto check = table.check(three_cells(), jishan(), d("2026-03-02"));
+    ASSERT_EQ(check.superseded.size(), 1u);
+    EXPECT_EQ(check.superseded[0]->person, "old");
+    ASSERT_EQ(check.expired.size(), 1u);
+    EXPECT_EQ(check.expired[0]->person, "gone");
+    ASSERT_EQ(check.conflicting.size(), 1u);
+    EXPECT_EQ(check.conflicting[0].first->person, "m");
+    EXPECT_EQ(check.conflicting[0].second->person, "n");
+    EXPECT_EQ(loop::format_date(check.conflicting[0].from), "2026-05-01");
+    ASSERT_TRUE(check.conflicting[0].to);
+    EXPECT_EQ(loop::format_date(*check.conflicting[0].to), "2026-05-31");
+    EXPECT_TRUE(check.foreign.empty());
+    EXPECT_FALSE(check.ok()); // the overlap and the expired F05
 }
 
 TEST(Duties, TheJishanSampleCoversEveryFunction) {
@@ -135,6 +172,7 @@ TEST(Duties, TheJishanSampleCoversEveryFunction) {
     EXPECT_TRUE(check.gaps.empty());
     EXPECT_TRUE(check.expired.empty());
     EXPECT_TRUE(check.conflicting.empty());
+    EXPECT_TRUE(check.foreign.empty());
     // The four township functions of the seven townships this small grid does not have.
     EXPECT_EQ(check.orphaned.size(), 4u * 7u);
     const auto route = table.route(three_cells().cells[2], jishan().category_at("0601"), jishan(),

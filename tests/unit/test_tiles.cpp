@@ -423,9 +423,28 @@ TEST(TileRendering, MosaicOfTilesEqualsOneRender) {
     EXPECT_LT(differing_fraction(mosaic, whole, 48), 0.015) << "mosaic vs one render, see " << dir;
 }
 
+// Compares a mosaic with its golden image tests/tiles/NAME.png: fewer than 0.5% of pixels
+// differ by more than 8 counts. WANGGE_OVERWRITE_GOLDEN=1 re-baselines (after a deliberate
+// change, and after looking at the picture).
+void expect_golden(const render::Image& mosaic, const std::string& name) {
+    const std::string golden = std::string(WANGGE_TILES_EXPECTED) + "/" + name + ".png";
+    const char* overwrite = std::getenv("WANGGE_OVERWRITE_GOLDEN");
+    if (overwrite && std::string(overwrite) == "1") {
+        fs::create_directories(fs::path(golden).parent_path());
+        render::write_image(mosaic, golden, "png");
+    }
+    ASSERT_TRUE(fs::exists(golden)) << "run with WANGGE_OVERWRITE_GOLDEN=1 to create " << golden;
+    const double diff = differing_fraction(mosaic, render::read_image(golden), 8);
+    if (diff >= 0.005) {
+        fs::create_directories(WANGGE_TILES_FAILURES);
+        render::write_image(mosaic, std::string(WANGGE_TILES_FAILURES) + "/" + name + "-actual.png",
+                            "png");
+    }
+    EXPECT_LT(diff, 0.005) << "mosaic vs " << golden;
+}
+
 // The overlay across the corner where four metatiles meet (labels and pins there must not be
-// cut or doubled), against its golden image: fewer than 0.5% of pixels differ by more than 8
-// counts. WANGGE_OVERWRITE_GOLDEN=1 re-baselines after a deliberate style change.
+// cut or doubled) equals one render of the area and its golden image.
 TEST(TileRendering, OverlayAcrossMetatileSeamsMatchesGolden) {
     const auto dir = test::temp_dir();
     const auto ws = store::Workspace::open(sample_workspace());
@@ -437,20 +456,23 @@ TEST(TileRendering, OverlayAcrossMetatileSeamsMatchesGolden) {
     const auto whole =
         one.render(box_of_tiles(13, 6619, 3223, 2), mosaic.width, mosaic.height, status);
     EXPECT_LT(differing_fraction(mosaic, whole, 48), 0.01) << "mosaic vs one render";
-    const std::string golden = std::string(WANGGE_TILES_EXPECTED) + "/overlay-z13-seams.png";
-    const char* overwrite = std::getenv("WANGGE_OVERWRITE_GOLDEN");
-    if (overwrite && std::string(overwrite) == "1") {
-        fs::create_directories(fs::path(golden).parent_path());
-        render::write_image(mosaic, golden, "png");
-    }
-    ASSERT_TRUE(fs::exists(golden)) << "run with WANGGE_OVERWRITE_GOLDEN=1 to create " << golden;
-    const double diff = differing_fraction(mosaic, render::read_image(golden), 8);
-    if (diff >= 0.005) {
-        fs::create_directories(WANGGE_TILES_FAILURES);
-        render::write_image(
-            mosaic, std::string(WANGGE_TILES_FAILURES) + "/overlay-z13-seams-actual.png", "png");
-    }
-    EXPECT_LT(diff, 0.005) << "mosaic vs " << golden;
+    expect_golden(mosaic, "overlay-z13-seams");
+}
+
+// The zooms at either end, where the by-eye check found what to watch, in metatiles of 2 x 2:
+// far out (z10, the county in a few tiles, a metatile seam through its middle: imagery reduced
+// on its overviews, township names, overdue pins only) and close in (z17, across the corner of
+// four metatiles: cell name and code repeated on a grid inside the cell, every pin).
+TEST(TileRendering, FarAndCloseZoomsAcrossMetatileSeamsMatchGoldens) {
+    const auto dir = test::temp_dir();
+    const auto ws = store::Workspace::open(sample_workspace());
+    const auto data = render::MapData::load(ws);
+    const auto status = render::status_from_workspace(ws, t0);
+    tiles::MetatileRenderer mr(data, {.metatile = 2});
+    expect_golden(mosaic_of(mr, tiles::Layer::composite, 10, 827, 402, 2, status, dir),
+                  "composite-z10-seams");
+    expect_golden(mosaic_of(mr, tiles::Layer::overlay, 17, 105935, 51637, 2, status, dir),
+                  "overlay-z17-seams");
 }
 
 // The server's entry point: threads sharing one TileSource get the same bytes as one

@@ -206,13 +206,40 @@ DutyCheck DutyTable::check(const grid::Grid& grid, const Catalogue& catalogue,
         if (u.level == grid::UnitLevel::village) villages.insert(u.code);
     }
     const chr::sys_days day(date);
+    // Open ends as the extremes of the range, so overlaps are plain comparisons.
+    const auto start = [](const Duty& d) {
+        return d.valid_from ? chr::sys_days(*d.valid_from) : chr::sys_days::min();
+    };
+    const auto end = [](const Duty& d) {
+        return d.valid_to ? chr::sys_days(*d.valid_to) : chr::sys_days::max();
+    };
     for (const auto& [k, indices] : m_index) {
-        std::size_t valid = 0;
-        for (const auto i : indices) {
-            const Duty& d = m_duties[i];
-            if (d.valid_to && chr::sys_days(*d.valid_to) < day) out.expired.push_back(&d);
+        for (std::size_t a = 0; a < indices.size(); ++a) {
+            const Duty& d = m_duties[indices[a]];
             if (d.valid_from && chr::sys_days(*d.valid_from) > day) out.not_yet.push_back(&d);
-            if (d.valid_on(date) && ++valid > 1) out.conflicting.push_back(&d);
+            if (d.valid_to && chr::sys_days(*d.valid_to) < day) {
+                // Handed over: another duty holds the unit on the day after this one ends.
+                const auto next = chr::year_month_day(chr::sys_days(*d.valid_to) + chr::days(1));
+                const bool handed_over =
+                    std::any_of(indices.begin(), indices.end(), [&](std::size_t j) {
+                        return j != indices[a] && m_duties[j].valid_on(next);
+                    });
+                (handed_over ? out.superseded : out.expired).push_back(&d);
+            }
+            for (std::size_t b = a + 1; b < indices.size(); ++b) {
+                const Duty& e = m_duties[indices[b]];
+                const auto from = std::max(start(d), start(e));
+                const auto to = std::min(end(d), end(e));
+                if (from > to) continue;
+                DutyConflict c{&d, &e, {}, {}};
+                // An overlap with no start on either side starts when the table says nothing
+                // earlier: report it from the later start (or the open start as 0001-01-01).
+                c.from = from == chr::sys_days::min()
+                             ? chr::year_month_day{chr::year(1), chr::January, chr::day(1)}
+                             : chr::year_month_day(from);
+                if (to != chr::sys_days::max()) c.to = chr::year_month_day(to);
+                out.conflicting.push_back(c);
+            }
         }
         const Duty& first = m_duties[indices.front()];
         const auto& known = first.level == DutyLevel::cell       ? cells
@@ -223,10 +250,18 @@ DutyCheck DutyTable::check(const grid::Grid& grid, const Catalogue& catalogue,
             for (const auto i : indices)
                 out.orphaned.push_back(&m_duties[i]);
     }
+    for (const auto& d : m_duties) {
+        const Function* f = catalogue.function(d.function);
+        if (f && f->department != d.department) out.foreign.push_back(&d);
+    }
     // Table order, so reports are stable.
     const auto by_position = [](const Duty* a, const Duty* b) { return a < b; };
-    for (auto* list : {&out.expired, &out.not_yet, &out.orphaned, &out.conflicting})
+    for (auto* list : {&out.expired, &out.superseded, &out.not_yet, &out.orphaned, &out.foreign})
         std::sort(list->begin(), list->end(), by_position);
+    std::sort(out.conflicting.begin(), out.conflicting.end(),
+              [](const DutyConflict& a, const DutyConflict& b) {
+                  return std::pair(a.first, a.second) < std::pair(b.first, b.second);
+              });
     return out;
 }
 

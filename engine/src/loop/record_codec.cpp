@@ -12,36 +12,6 @@ const char* const incident_columns =
     "extensions, cell, village, township, grid_version, boundary_distance_m, near_boundary, "
     "route_department, route_person, route_fallback, note";
 
-// A GeoPackage geometry blob of a point: "GP", version 0, flags (little endian, no
-// envelope), srs_id, then the WKB point.
-std::array<unsigned char, 29> point_blob(geo::Point p) {
-    std::array<unsigned char, 29> b{};
-    b[0] = 'G';
-    b[1] = 'P';
-    b[2] = 0;
-    b[3] = 0x01;
-    const std::int32_t srs = 4326;
-    std::memcpy(&b[4], &srs, 4);
-    b[8] = 1; // WKB little endian
-    const std::uint32_t type = 1;
-    std::memcpy(&b[9], &type, 4);
-    std::memcpy(&b[13], &p.x, 8);
-    std::memcpy(&b[21], &p.y, 8);
-    return b;
-}
-
-geo::Point point_from_blob(const void* data, int size) {
-    const auto* b = static_cast<const unsigned char*>(data);
-    if (size < 8 || b[0] != 'G' || b[1] != 'P') return {};
-    static constexpr int envelope_bytes[] = {0, 32, 48, 48, 64, 0, 0, 0};
-    const int offset = 8 + envelope_bytes[(b[3] >> 1) & 0x07];
-    if (size < offset + 21) return {};
-    geo::Point p;
-    std::memcpy(&p.x, b + offset + 5, 8);
-    std::memcpy(&p.y, b + offset + 13, 8);
-    return p;
-}
-
 std::optional<std::string> time_text(const std::optional<LocalTime>& t) {
     if (!t) return std::nullopt;
     return format_time(*t);

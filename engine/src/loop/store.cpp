@@ -53,24 +53,6 @@ CREATE INDEX IF NOT EXISTS loop_steps_incident ON loop_steps (incident, seq);
 CREATE TABLE IF NOT EXISTS loop_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 )";
 
-// Registers the tables in gpkg_contents so that GDAL and GIS tools list them: the
-// incidents as point features in EPSG:4326, the rest as attribute tables.
-const char* const registration = R"(
-INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, srs_id)
-  VALUES ('loop_incidents', 'features', 'loop_incidents', 4326);
-INSERT OR IGNORE INTO gpkg_geometry_columns
-  (table_name, column_name, geometry_type_name, srs_id, z, m)
-  VALUES ('loop_incidents', 'geom', 'POINT', 4326, 0, 0);
-INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier)
-  VALUES ('loop_departments', 'attributes', 'loop_departments'),
-         ('loop_functions', 'attributes', 'loop_functions'),
-         ('loop_categories', 'attributes', 'loop_categories'),
-         ('loop_duties', 'attributes', 'loop_duties'),
-         ('loop_journal', 'attributes', 'loop_journal'),
-         ('loop_steps', 'attributes', 'loop_steps'),
-         ('loop_settings', 'attributes', 'loop_settings');
-)";
-
 } // namespace
 
 void check_report_time(const Report& report, LocalTime now, const Calendar& calendar,
@@ -161,7 +143,12 @@ LoopStore LoopStore::open(const std::string& gpkg_path) {
         if (!impl->db.has_column("loop_journal", "approver"))
             impl->db.exec("ALTER TABLE loop_journal ADD COLUMN approver TEXT; "
                           "ALTER TABLE loop_journal ADD COLUMN action TEXT;");
-        impl->db.exec(registration);
+        // Listed in the GeoPackage so that GDAL and GIS tools see them: the incidents as
+        // points in EPSG:4326, the rest as attribute tables.
+        store::gpkg::register_points(impl->db, "loop_incidents", "geom", 4326);
+        store::gpkg::register_attributes(impl->db, {"loop_departments", "loop_functions",
+                                                    "loop_categories", "loop_duties",
+                                                    "loop_journal", "loop_steps", "loop_settings"});
         tx.commit();
         impl->steps_missing = had_incidents && !had_steps;
     }

@@ -2,10 +2,11 @@
 // loop's values (one place that knows the column order and the stored time format).
 #pragma once
 
-#include "loop/sqlite.hpp"
 #include "wangge/loop/state_at.hpp"
 #include "wangge/loop/steps.hpp"
 #include "wangge/loop/store.hpp"
+#include "wangge/store/gpkg.hpp"
+#include "wangge/store/sqlite.hpp"
 
 #include <array>
 #include <memory>
@@ -14,6 +15,15 @@
 #include <string_view>
 
 namespace wangge::loop {
+
+namespace detail {
+// The workspace's SQLite connection and GeoPackage encoding belong to store.
+using store::gpkg::point_blob;
+using store::gpkg::point_from_blob;
+using store::sqlite::Connection;
+using store::sqlite::Statement;
+using store::sqlite::Transaction;
+} // namespace detail
 
 struct LoopStore::Impl {
     detail::Connection db;
@@ -41,8 +51,6 @@ extern const char* const incident_columns;
 void bind_text(Statement& st, int i, const std::optional<std::string>& v);
 
 // A GeoPackage point blob (EPSG:4326, no envelope) and back.
-[[nodiscard]] std::array<unsigned char, 29> point_blob(geo::Point p);
-[[nodiscard]] geo::Point point_from_blob(const void* data, int size);
 
 // Throws InputError unless 1 <= id <= max_incident_id.
 void require_incident_id(std::int64_t id);

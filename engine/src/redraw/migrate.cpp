@@ -1,13 +1,14 @@
 // Publishing a draft and migrating the loop's matters and duties (redraw/publish.hpp). The
 // grid tables and the loop tables are written through one SQLite connection so the whole
 // publish is one transaction.
-#include "loop/sqlite.hpp"
 #include "wangge/base/clock.hpp"
 #include "wangge/error.hpp"
 #include "wangge/grid/validate.hpp"
 #include "wangge/loop/store.hpp"
 #include "wangge/redraw/draft.hpp"
 #include "wangge/redraw/publish.hpp"
+#include "wangge/store/gpkg.hpp"
+#include "wangge/store/sqlite.hpp"
 #include "wangge/store/workspace.hpp"
 
 #include <chrono>
@@ -17,9 +18,9 @@
 
 namespace wangge::redraw {
 
-using loop::detail::Connection;
-using loop::detail::Statement;
-using loop::detail::Transaction;
+using store::sqlite::Connection;
+using store::sqlite::Statement;
+using store::sqlite::Transaction;
 
 namespace {
 
@@ -30,8 +31,6 @@ CREATE TABLE IF NOT EXISTS redraw_relocations (
   effective_from TEXT NOT NULL, published_at TEXT NOT NULL, actor TEXT,
   from_village TEXT, from_township TEXT);
 CREATE INDEX IF NOT EXISTS redraw_relocations_incident ON redraw_relocations (incident, fid);
-INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier)
-  VALUES ('redraw_relocations', 'attributes', 'redraw_relocations');
 )";
 
 std::string duty_key(const loop::Duty& d) {
@@ -49,8 +48,8 @@ std::set<std::string> check_lines(const loop::DutyTable& table, const grid::Grid
         out.insert("no holder of " + gap.function + " in cell " + gap.cell);
     for (const auto* d : check.orphaned)
         out.insert("duty for a unit the grid does not have: " + duty_key(*d));
-    for (const auto* d : check.conflicting)
-        out.insert("conflicting duty: " + duty_key(*d));
+    for (const auto& c : check.conflicting)
+        out.insert("conflicting duty: " + duty_key(*c.first) + " and " + duty_key(*c.second));
     for (const auto* d : check.expired)
         out.insert("expired duty: " + duty_key(*d));
     return out;
@@ -173,6 +172,7 @@ PublishResult publish(const std::string& path, const PublishOptions& opt) {
     }
     if (has_loop) {
         db.exec(relocation_schema);
+        store::gpkg::register_attributes(db, {"redraw_relocations"});
         // A journal from before the old village and township were recorded (time travel
         // reads them: loop/state_at.hpp).
         for (const char* column : {"from_village", "from_township"})

@@ -41,6 +41,7 @@
 #include <mapnik/map.hpp>
 #include <mapnik/memory_datasource.hpp>
 #include <mapnik/rule.hpp>
+#include <mapnik/save_map.hpp>
 #include <mapnik/scale_denominator.hpp>
 #include <mapnik/symbolizer.hpp>
 #include <mapnik/text/placements/base.hpp>
@@ -332,6 +333,20 @@ std::vector<std::string> font_faces() {
     return mapnik::freetype_engine::face_names();
 }
 
+const std::vector<StyleLayer>& style_layers() {
+    static const std::vector<StyleLayer> layers{{"imagery", LayerData::imagery},
+                                                {"cells", LayerData::cells},
+                                                {"cells-overdue", LayerData::cells},
+                                                {"cell-labels", LayerData::cells},
+                                                {"pins", LayerData::pins},
+                                                {"villages", LayerData::villages},
+                                                {"village-labels", LayerData::villages},
+                                                {"townships", LayerData::townships},
+                                                {"township-labels", LayerData::townships},
+                                                {"county", LayerData::county}};
+    return layers;
+}
+
 void write_image(const Image& image, const std::string& path, const std::string& format) {
     mapnik::image_rgba8 img(image.width, image.height);
     std::copy(image.rgba.begin(), image.rgba.end(), img.bytes());
@@ -362,6 +377,67 @@ Image read_image(const std::string& path) {
     }
 }
 
+namespace {
+
+// Loads style `name` of `dir` into `map` (Mapnik set up first): the one place a style is read,
+// for the Renderer and for standalone_style_xml(). Throws InputError naming the file and line
+// of a broken style, a font that is not installed, or a layer in another srs. Returns the
+// style file's path.
+std::string load_style(mapnik::Map& map, const std::string& dir, const std::string& name) {
+    init_mapnik();
+    const std::string file = (fs::path(dir) / (name + ".xml")).string();
+    if (!fs::exists(file))
+        throw InputError("no such style (imagery, overlay, satellite-overlay)", {.file = file});
+    {
+        // Mapnik logs a missing font to std::clog and then throws a message without its
+        // name; the log is captured to name it. std::clog is global, hence the lock.
+        static std::mutex clog_mutex;
+        std::lock_guard lock(clog_mutex);
+        std::ostringstream log;
+        auto* old = std::clog.rdbuf(log.rdbuf());
+        try {
+            mapnik::load_map(map, file, false, dir);
+            std::clog.rdbuf(old);
+        } catch (const std::exception& e) {
+            std::clog.rdbuf(old);
+            static const std::regex missing_face("unable to find face-name '([^']*)'");
+            std::smatch m;
+            const std::string logged = log.str();
+            if (std::regex_search(logged, m, missing_face))
+                throw InputError("font '" + m[1].str() + "' is not installed (Debian: " +
+                                     "fonts-noto-cjk provides 'Noto Sans CJK SC Regular'; see " +
+                                     "'fc-list'): " + e.what(),
+                                 {.file = file});
+            // Mapnik's message carries the line ("... at line 12 of 'file'"); for an element
+            // that came from an included .inc entity the line counts within that file.
+            std::string what = e.what();
+            if (what.find(" line ") != std::string::npos)
+                what += " (a line inside an included .inc file counts from that file's start)";
+            throw InputError("broken style: " + what, {.file = file});
+        }
+    }
+    check_fonts(map, file);
+    for (const auto& l : map.layers())
+        if (l.srs() != map.srs())
+            throw InputError("layer '" + l.name() + "' has srs '" + l.srs() + "', the map '" +
+                                 map.srs() + "': set srs=\"epsg:3857\" on every layer",
+                             {.file = file});
+    return file;
+}
+
+// The folder of the style's label font: Mapnik reads a map's font-directory without looking
+// into subfolders, so the system's font root would register nothing.
+std::string font_directory(const mapnik::Map& map) {
+    const auto& files = mapnik::freetype_engine::get_mapping();
+    for (const auto& [name, set] : map.fontsets())
+        for (const auto& face : set.get_face_names())
+            if (const auto it = files.find(face); it != files.end())
+                return fs::path(it->second.second).parent_path().string();
+    return WANGGE_MAPNIK_FONTS;
+}
+
+} // namespace
+
 struct Renderer::Impl {
     std::shared_ptr<const MapData> data;
     std::string style_file;
@@ -373,15 +449,17 @@ struct Renderer::Impl {
     std::string focus;                  // set_focus()
     std::vector<geo::Ring> focus_rings; // its outer rings, for the print's locator inset
 
-    void attach(const std::string& layer, const mapnik::datasource_ptr& ds) {
-        if (auto* l = find_layer(map, layer)) l->set_datasource(ds);
+    void attach(std::string_view layer, const mapnik::datasource_ptr& ds) {
+        if (auto* l = find_layer(map, std::string(layer))) l->set_datasource(ds);
     }
     void attach_status(const RenderStatus& status) {
-        auto cells = cells_datasource(data->grid_3857(), status);
-        attach("cells", cells);
-        attach("cells-overdue", cells);
-        attach("cell-labels", cells);
-        attach("pins", pins_datasource(status));
+        const auto cells = cells_datasource(data->grid_3857(), status);
+        const auto pins = pins_datasource(status);
+        for (const auto& l : style_layers())
+            if (l.data == LayerData::cells)
+                attach(l.layer, cells);
+            else if (l.data == LayerData::pins)
+                attach(l.layer, pins);
     }
     // Imagery by magnification for `m_per_px` (the map's metres per standard 0.28 mm pixel):
     // smoothed when enlarged, overviews when reduced, left out beyond the style's limit.
@@ -483,57 +561,29 @@ JpegImage draw_imagery_jpeg(Renderer::Impl& d, const mapnik::box2d<double>& ext,
 
 Renderer::Renderer(std::shared_ptr<const MapData> data, const StyleChoice& style)
     : m_impl(std::make_unique<Impl>()) {
-    init_mapnik();
     auto& d = *m_impl;
     d.data = std::move(data);
     d.style_dir = style.dir.empty() ? default_style_dir() : style.dir;
-    d.style_file = (fs::path(d.style_dir) / (style.name + ".xml")).string();
-    if (!fs::exists(d.style_file))
-        throw InputError("no such style (imagery, overlay, satellite-overlay)",
-                         {.file = d.style_file});
-    {
-        // Mapnik logs a missing font to std::clog and then throws a message without its
-        // name; the log is captured to name it. std::clog is global, hence the lock.
-        static std::mutex clog_mutex;
-        std::lock_guard lock(clog_mutex);
-        std::ostringstream log;
-        auto* old = std::clog.rdbuf(log.rdbuf());
-        try {
-            mapnik::load_map(d.map, d.style_file, false, d.style_dir);
-            std::clog.rdbuf(old);
-        } catch (const std::exception& e) {
-            std::clog.rdbuf(old);
-            static const std::regex missing_face("unable to find face-name '([^']*)'");
-            std::smatch m;
-            const std::string logged = log.str();
-            if (std::regex_search(logged, m, missing_face))
-                throw InputError("font '" + m[1].str() + "' is not installed (Debian: " +
-                                     "fonts-noto-cjk provides 'Noto Sans CJK SC Regular'; see " +
-                                     "'fc-list'): " + e.what(),
-                                 {.file = d.style_file});
-            // Mapnik's message carries the line ("... at line 12 of 'file'"); for an element
-            // that came from an included .inc entity the line counts within that file.
-            std::string what = e.what();
-            if (what.find(" line ") != std::string::npos)
-                what += " (a line inside an included .inc file counts from that file's start)";
-            throw InputError("broken style: " + what, {.file = d.style_file});
-        }
-    }
-    check_fonts(d.map, d.style_file);
-    for (const auto& l : d.map.layers())
-        if (l.srs() != d.map.srs())
-            throw InputError("layer '" + l.name() + "' has srs '" + l.srs() + "', the map '" +
-                                 d.map.srs() + "': set srs=\"epsg:3857\" on every layer",
-                             {.file = d.style_file});
+    d.style_file = load_style(d.map, d.style_dir, style.name);
 
     const auto& g = d.data->grid_3857();
-    auto villages = units_datasource(g, grid::UnitLevel::village);
-    d.attach("villages", villages);
-    d.attach("village-labels", villages);
-    auto townships = units_datasource(g, grid::UnitLevel::township);
-    d.attach("townships", townships);
-    d.attach("township-labels", townships);
-    d.attach("county", units_datasource(g, grid::UnitLevel::county));
+    const auto villages = units_datasource(g, grid::UnitLevel::village);
+    const auto townships = units_datasource(g, grid::UnitLevel::township);
+    const auto county = units_datasource(g, grid::UnitLevel::county);
+    for (const auto& l : style_layers())
+        switch (l.data) {
+        case LayerData::villages:
+            d.attach(l.layer, villages);
+            break;
+        case LayerData::townships:
+            d.attach(l.layer, townships);
+            break;
+        case LayerData::county:
+            d.attach(l.layer, county);
+            break;
+        default: // cells and pins per draw (attach_status), imagery below
+            break;
+        }
     if (const auto& im = d.data->imagery(); im && find_layer(d.map, "imagery")) {
         mapnik::parameters p;
         p["type"] = "gdal";
@@ -556,6 +606,16 @@ Renderer::Renderer(std::shared_ptr<const MapData> data, const StyleChoice& style
 Renderer::~Renderer() = default;
 Renderer::Renderer(Renderer&&) noexcept = default;
 Renderer& Renderer::operator=(Renderer&&) noexcept = default;
+
+std::string standalone_style_xml(const std::string& style_dir, const std::string& name,
+                                 const geo::Box& maximum_extent) {
+    mapnik::Map map;
+    load_style(map, style_dir.empty() ? default_style_dir() : style_dir, name);
+    map.set_font_directory(font_directory(map));
+    map.set_maximum_extent(
+        {maximum_extent.minx, maximum_extent.miny, maximum_extent.maxx, maximum_extent.maxy});
+    return mapnik::save_map_to_string(map, false);
+}
 
 const std::string& Renderer::style_file() const noexcept {
     return m_impl->style_file;

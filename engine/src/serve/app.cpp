@@ -2,6 +2,7 @@
 
 #include "tile_service.hpp"
 #include "wangge/error.hpp"
+#include "wangge/loop/matter_json.hpp"
 #include "wangge/loop/state_at.hpp"
 #include "wangge/render/renderer.hpp"
 
@@ -142,45 +143,9 @@ std::optional<MatterView> view_at(Live& live, const loop::IncidentRecord& r, loo
     return MatterView{&r, then.state, live.loop().status(then, at)};
 }
 
+// The loop's one matter encoder (loop/matter_json.hpp), shared with the command line.
 json matter_properties(const Live& live, const MatterView& v) {
-    const auto& r = *v.record;
-    const auto& inc = r.incident;
-    const auto& g = live.grid();
-    const auto* category = live.catalogue().category(inc.report.category);
-    const auto dept = inc.department.empty() ? r.route_department : inc.department;
-    const auto* d = live.catalogue().department(dept);
-    json j;
-    j["id"] = inc.report.id;
-    j["category"] = inc.report.category;
-    j["category_name"] = category ? category->name : "";
-    j["state"] = loop::to_string(v.state);
-    j["status"] = loop::to_string(v.status);
-    j["open"] = !loop::is_final(v.state);
-    j["reported_at"] = loop::format_time(inc.report.reported_at);
-    j["reporter"] = inc.report.reporter;
-    j["note"] = inc.report.note;
-    j["cell"] = r.cell;
-    j["village"] = r.village;
-    j["village_name"] = unit_name(g, r.village);
-    j["township"] = r.township;
-    j["township_name"] = unit_name(g, r.township);
-    j["grid_version"] = r.grid_version;
-    j["near_boundary"] = r.near_boundary;
-    j["boundary_distance_m"] = std::round(r.boundary_distance_m * 10) / 10;
-    j["route_department"] = r.route_department;
-    j["route_person"] = r.route_person;
-    j["route_fallback"] = r.route_fallback;
-    j["department"] = dept;
-    j["department_name"] = d ? d->name : "";
-    j["person"] = inc.department.empty() ? r.route_person : inc.person;
-    j["due"] = time_or_null(inc.due);
-    j["late"] = inc.late;
-    j["supervised"] = inc.supervised;
-    j["closed_at"] = time_or_null(inc.closed_at);
-    j["returns"] = inc.returns;
-    j["reworks"] = inc.reworks;
-    j["extensions"] = inc.extensions;
-    return j;
+    return loop::MatterJson(live.catalogue(), &live.grid()).matter(*v.record, v.state, v.status);
 }
 
 json matter_feature(const Live& live, const MatterView& v) {
@@ -392,10 +357,6 @@ std::map<std::string, std::string> parse_form(const std::string& body) {
     const auto parsed = parse_target("/?" + body);
     if (!parsed) throw InputError("malformed form body");
     return parsed->second;
-}
-
-std::string open311_time(loop::LocalTime t) {
-    return loop::format_time(t) + ":00+08:00";
 }
 
 } // namespace
@@ -804,33 +765,9 @@ Response App::open311(const Request& req) {
     rest.resize(rest.size() - 5);
     auto& live = m_live;
     const auto& cat = live.catalogue();
+    const loop::MatterJson encoder(cat, &live.grid()); // the loop's one matter encoder
     const auto request_json = [&](const MatterView& v) {
-        const auto& r = *v.record;
-        const auto& inc = r.incident;
-        const auto* c = cat.category(inc.report.category);
-        const auto dept = inc.department.empty() ? r.route_department : inc.department;
-        const auto* d = cat.department(dept);
-        const bool closed = loop::is_final(v.state);
-        json j{{"service_request_id", std::to_string(inc.report.id)},
-               {"status", closed ? "closed" : "open"},
-               {"status_notes", std::string(loop::to_string(v.state)) + ", " +
-                                    std::string(loop::to_string(v.status))},
-               {"service_name", c ? c->name : ""},
-               {"service_code", inc.report.category},
-               {"description", inc.report.note},
-               {"agency_responsible", d ? d->name : dept},
-               {"service_notice", ""},
-               {"requested_datetime", open311_time(inc.report.reported_at)},
-               {"updated_datetime", open311_time(inc.updated_at)},
-               {"expected_datetime", inc.due ? json(open311_time(*inc.due)) : json()},
-               {"address", unit_name(live.grid(), r.township) + " " +
-                               unit_name(live.grid(), r.village) + " " + r.cell},
-               {"address_id", r.cell},
-               {"zipcode", ""},
-               {"lat", r.lonlat.y},
-               {"long", r.lonlat.x},
-               {"media_url", ""}};
-        return j;
+        return encoder.open311(*v.record, v.state, v.status);
     };
     if (rest == "services" && req.method == "GET") {
         json arr = json::array();

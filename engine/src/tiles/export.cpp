@@ -2,8 +2,8 @@
 // the header for the output formats, resume and locking.
 #include "wangge/tiles/export.hpp"
 
-#include "loop/sqlite.hpp"
 #include "wangge/error.hpp"
+#include "wangge/store/sqlite.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -28,9 +28,9 @@
 namespace wangge::tiles {
 
 namespace fs = std::filesystem;
-using loop::detail::Connection;
-using loop::detail::Statement;
-using loop::detail::Transaction;
+using store::sqlite::Connection;
+using store::sqlite::Statement;
+using store::sqlite::Transaction;
 
 namespace {
 

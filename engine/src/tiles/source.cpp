@@ -126,9 +126,27 @@ void check_options(const TileOptions& o) {
                          std::to_string(o.buffer_px));
 }
 
-struct MetatileRenderer::Impl {
+namespace {
+
+// What a MetatileRenderer and a TileSource hold, the options checked.
+struct Setup {
+    Setup(std::shared_ptr<const render::MapData> d, TileOptions o)
+        : data(std::move(d)), options(std::move(o)) {
+        check_options(options);
+    }
     std::shared_ptr<const render::MapData> data;
     TileOptions options;
+};
+
+void check_tile(const TileId& t) {
+    if (t.z < 0 || t.z > max_zoom || t.x < 0 || t.y < 0 || t.x >= (1 << t.z) || t.y >= (1 << t.z))
+        throw InputError("no such tile: " + to_string(t));
+}
+
+} // namespace
+
+struct MetatileRenderer::Impl : Setup {
+    using Setup::Setup;
     std::array<std::optional<render::Renderer>, 3> renderers; // by Layer
 
     render::Renderer& renderer(Layer l) {
@@ -140,11 +158,7 @@ struct MetatileRenderer::Impl {
 };
 
 MetatileRenderer::MetatileRenderer(std::shared_ptr<const render::MapData> data, TileOptions options)
-    : m_impl(std::make_unique<Impl>()) {
-    check_options(options);
-    m_impl->data = std::move(data);
-    m_impl->options = std::move(options);
-}
+    : m_impl(std::make_unique<Impl>(std::move(data), std::move(options))) {}
 
 MetatileRenderer::~MetatileRenderer() = default;
 MetatileRenderer::MetatileRenderer(MetatileRenderer&&) noexcept = default;
@@ -216,9 +230,8 @@ MetatileResult MetatileRenderer::render(const MetaId& meta, Layer layer, Format 
     return out;
 }
 
-struct TileSource::Impl {
-    std::shared_ptr<const render::MapData> data;
-    TileOptions options;
+struct TileSource::Impl : Setup {
+    using Setup::Setup;
     std::mutex mutex;
     std::map<std::thread::id, std::unique_ptr<MetatileRenderer>> per_thread;
 
@@ -231,19 +244,13 @@ struct TileSource::Impl {
 };
 
 TileSource::TileSource(std::shared_ptr<const render::MapData> data, TileOptions options)
-    : m_impl(std::make_unique<Impl>()) {
-    check_options(options);
-    m_impl->data = std::move(data);
-    m_impl->options = std::move(options);
-}
+    : m_impl(std::make_unique<Impl>(std::move(data), std::move(options))) {}
 
 TileSource::~TileSource() = default;
 
 MetatileResult TileSource::metatile(const TileId& tile, Layer layer, Format format,
                                     const render::RenderStatus& status) {
-    if (tile.z < 0 || tile.z > max_zoom || tile.x < 0 || tile.y < 0 || tile.x >= (1 << tile.z) ||
-        tile.y >= (1 << tile.z))
-        throw InputError("no such tile: " + to_string(tile));
+    check_tile(tile);
     // The map of this thread is used by this thread only: no lock while drawing.
     return m_impl->mine().render(metatile_of(tile, m_impl->options.metatile), layer, format,
                                  status);
@@ -252,9 +259,7 @@ MetatileResult TileSource::metatile(const TileId& tile, Layer layer, Format form
 std::string TileSource::tile(const TileId& tile, Layer layer, Format format,
                              const render::RenderStatus& status) {
     const std::vector<TileId> only{tile};
-    if (tile.z < 0 || tile.z > max_zoom || tile.x < 0 || tile.y < 0 || tile.x >= (1 << tile.z) ||
-        tile.y >= (1 << tile.z))
-        throw InputError("no such tile: " + to_string(tile));
+    check_tile(tile);
     auto r = m_impl->mine().render(metatile_of(tile, m_impl->options.metatile), layer, format,
                                    status, &only);
     return std::move(r.tiles.at(0).bytes);

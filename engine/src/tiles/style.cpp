@@ -1,5 +1,5 @@
-// `tiles style`: load the project's style with Mapnik (entities and includes resolved), save
-// it back as one XML, and give every data layer a file datasource written beside it.
+// `tiles style`: the project's style as one XML (render::standalone_style_xml, loaded as the
+// renderer loads it), every data layer given a file datasource written beside it.
 #include "wangge/tiles/style.hpp"
 
 #include "wangge/error.hpp"
@@ -9,21 +9,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wold-style-cast"
-#pragma GCC diagnostic ignored "-Wpedantic"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#include <mapnik/font_engine_freetype.hpp>
-#include <mapnik/load_map.hpp>
-#include <mapnik/map.hpp>
-#include <mapnik/save_map.hpp>
-#pragma GCC diagnostic pop
-
-#ifndef WANGGE_MAPNIK_FONTS
-#define WANGGE_MAPNIK_FONTS "/usr/share/fonts"
-#endif
 
 namespace wangge::tiles {
 
@@ -90,17 +75,6 @@ std::string unit_file(grid::UnitLevel level) {
     return "units.geojson";
 }
 
-// The folder of the style's label font: Mapnik reads a map's font-directory without looking
-// into subfolders, so the system's font root would register nothing.
-std::string font_directory(const mapnik::Map& map) {
-    const auto& files = mapnik::freetype_engine::get_mapping();
-    for (const auto& [name, set] : map.fontsets())
-        for (const auto& face : set.get_face_names())
-            if (const auto it = files.find(face); it != files.end())
-                return fs::path(it->second.second).parent_path().string();
-    return WANGGE_MAPNIK_FONTS;
-}
-
 void replace_all(std::string& s, const std::string& from, const std::string& to) {
     for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
         s.replace(at, from.size(), to);
@@ -110,26 +84,16 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
 
 StyleFiles write_style(const render::MapData& data, const render::RenderStatus& status,
                        const std::string& dir, const std::string& style_dir_in) {
-    render::init_mapnik();
     const std::string style_dir = style_dir_in.empty() ? render::default_style_dir() : style_dir_in;
-    const fs::path src = fs::path(style_dir) / "satellite-overlay.xml";
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) throw InputError("cannot create the folder: " + ec.message(), {.file = dir});
     const fs::path out(dir);
 
-    mapnik::Map map;
-    try {
-        mapnik::load_map(map, src.string(), false, style_dir);
-    } catch (const std::exception& e) {
-        throw InputError(std::string("broken style: ") + e.what(), {.file = src.string()});
-    }
-    map.set_font_directory(font_directory(map));
-    // Tools that draw "the whole map" (mapnik-render) zoom to this: the county, as
-    // render::area_of_all frames it.
-    const auto all = render::area_of_all(data).box_3857;
-    map.set_maximum_extent({all.minx, all.miny, all.maxx, all.maxy});
-    std::string xml = mapnik::save_map_to_string(map, false);
+    // Tools that draw "the whole map" (mapnik-render) zoom to the maximum extent: the county,
+    // as render::area_of_all frames it.
+    std::string xml = render::standalone_style_xml(style_dir, "satellite-overlay",
+                                                   render::area_of_all(data).box_3857);
     // Marker files were resolved to the style folder: point them at the copy beside the XML.
     const std::string abs_style = fs::absolute(style_dir).lexically_normal().string();
     replace_all(xml, abs_style + "/markers/", "markers/");
@@ -182,23 +146,38 @@ StyleFiles write_style(const render::MapData& data, const render::RenderStatus& 
         }
         write_features(out / unit_file(level), units);
     }
-    const auto geojson = [](const std::string& file) {
-        return std::map<std::string, std::string>{{"type", "geojson"}, {"file", file}};
-    };
-    attach(xml, "cells", geojson("cells.geojson"));
-    attach(xml, "cells-overdue", geojson("cells.geojson"));
-    attach(xml, "cell-labels", geojson("cells.geojson"));
-    attach(xml, "pins", geojson("pins.geojson"));
-    attach(xml, "villages", geojson("villages.geojson"));
-    attach(xml, "village-labels", geojson("villages.geojson"));
-    attach(xml, "townships", geojson("townships.geojson"));
-    attach(xml, "township-labels", geojson("townships.geojson"));
-    attach(xml, "county", geojson(unit_file(grid::UnitLevel::county)));
-    if (const auto& im = data.imagery()) {
-        fs::copy_file(im->path, out / "imagery.tif", fs::copy_options::overwrite_existing, ec);
-        if (ec) throw InputError("cannot copy the imagery: " + ec.message(), {.file = im->path});
-        files.imagery = (out / "imagery.tif").string();
-        attach(xml, "imagery", {{"type", "gdal"}, {"file", "imagery.tif"}});
+    for (const auto& l : render::style_layers()) {
+        const auto geojson = [&](const std::string& file) {
+            attach(xml, std::string(l.layer), {{"type", "geojson"}, {"file", file}});
+        };
+        switch (l.data) {
+        case render::LayerData::cells:
+            geojson("cells.geojson");
+            break;
+        case render::LayerData::pins:
+            geojson("pins.geojson");
+            break;
+        case render::LayerData::villages:
+            geojson(unit_file(grid::UnitLevel::village));
+            break;
+        case render::LayerData::townships:
+            geojson(unit_file(grid::UnitLevel::township));
+            break;
+        case render::LayerData::county:
+            geojson(unit_file(grid::UnitLevel::county));
+            break;
+        case render::LayerData::imagery:
+            if (const auto& im = data.imagery()) {
+                fs::copy_file(im->path, out / "imagery.tif", fs::copy_options::overwrite_existing,
+                              ec);
+                if (ec)
+                    throw InputError("cannot copy the imagery: " + ec.message(),
+                                     {.file = im->path});
+                files.imagery = (out / "imagery.tif").string();
+                attach(xml, std::string(l.layer), {{"type", "gdal"}, {"file", "imagery.tif"}});
+            }
+            break;
+        }
     }
     files.style_file = (out / "style.xml").string();
     write_file(files.style_file, xml);

@@ -59,14 +59,30 @@ struct DutyGap {
     friend bool operator==(const DutyGap&, const DutyGap&) = default;
 };
 
+// Two duties for the same function and unit whose validity periods overlap; `from` and `to`
+// bound the overlap (to unset: open-ended).
+struct DutyConflict {
+    const Duty* first = nullptr; // the earlier row of the table
+    const Duty* second = nullptr;
+    std::chrono::year_month_day from;
+    std::optional<std::chrono::year_month_day> to;
+};
+
+// A table with history passes: an expired duty handed over to a successor (another duty
+// for the same function and unit valid on the day after it ends) is superseded, not a
+// problem; overlaps are found wherever they are, not only on the checked day.
 struct DutyCheck {
-    std::vector<DutyGap> gaps;            // (cell, function) with no valid holder
-    std::vector<const Duty*> expired;     // valid_to before the date
-    std::vector<const Duty*> not_yet;     // valid_from after the date
-    std::vector<const Duty*> orphaned;    // unit not in the grid (e.g. after a redraw)
-    std::vector<const Duty*> conflicting; // a second valid duty for the same function and unit
+    std::vector<DutyGap> gaps;             // (cell, function) with no valid holder
+    std::vector<const Duty*> expired;      // valid_to before the date, no successor
+    std::vector<const Duty*> superseded;   // valid_to before the date, handed over (no problem)
+    std::vector<const Duty*> not_yet;      // valid_from after the date (no problem)
+    std::vector<const Duty*> orphaned;     // unit not in the grid (e.g. after a redraw)
+    std::vector<DutyConflict> conflicting; // overlapping periods, both rows named
+    // Given to a department that does not own the function (functions.csv).
+    std::vector<const Duty*> foreign;
     [[nodiscard]] bool ok() const noexcept {
-        return gaps.empty() && expired.empty() && orphaned.empty() && conflicting.empty();
+        return gaps.empty() && expired.empty() && orphaned.empty() && conflicting.empty() &&
+               foreign.empty();
     }
 };
 
@@ -87,8 +103,10 @@ class DutyTable {
     [[nodiscard]] Route route(const grid::Cell& cell, const Category& category,
                               const Catalogue& catalogue, std::chrono::year_month_day date) const;
 
-    // Every (cell, function) of the catalogue with no holder on `date`, every duty that is
-    // no longer (or not yet) valid, points at a unit the grid does not have, or conflicts.
+    // Every (cell, function) of the catalogue with no holder on `date`; every duty that is
+    // no longer valid (and not handed over) or not yet valid, points at a unit the grid does
+    // not have, overlaps another for the same function and unit, or is given to a department
+    // that does not own its function.
     [[nodiscard]] DutyCheck check(const grid::Grid& grid, const Catalogue& catalogue,
                                   std::chrono::year_month_day date) const;
 

@@ -197,6 +197,23 @@ void init_mapnik();
 // Font faces Mapnik knows (after init_mapnik()).
 [[nodiscard]] std::vector<std::string> font_faces();
 
+// What each named data layer of the styles draws (styles/README.md). The Renderer attaches its
+// datasources by this table and `tiles style` writes its files by it, so they cannot drift.
+enum class LayerData { imagery, cells, pins, villages, townships, county };
+struct StyleLayer {
+    std::string_view layer;
+    LayerData data;
+};
+[[nodiscard]] const std::vector<StyleLayer>& style_layers();
+
+// Style `name` of `style_dir` ("" = default_style_dir()) loaded as a Renderer loads it (the same
+// errors for a broken style or a missing font) and saved back as one Mapnik XML: entities and
+// includes resolved, font-directory set to the label font's folder, maximum-extent set to
+// `maximum_extent` (EPSG:3857); the data layers have no datasource yet (see style_layers()).
+[[nodiscard]] std::string standalone_style_xml(const std::string& style_dir,
+                                               const std::string& name,
+                                               const geo::Box& maximum_extent);
+
 // One mapnik::Map loaded from a style, with datasources over MapData. Use from one thread.
 class Renderer {
   public:

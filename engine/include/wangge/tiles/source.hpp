@@ -28,8 +28,8 @@ namespace wangge::tiles {
 // imagery: the satellite base (never changes with status); overlay: cells coloured by
 // status, boundaries, labels and pins on a transparent background; composite: both.
 enum class Layer { imagery, overlay, composite };
-// png: 8-bit palette PNG with alpha (png8, zlib level 1); jpeg: quality 85 (no alpha: refused for
-// the overlay); webp: quality 85 with alpha.
+// png: 8-bit palette PNG with alpha (median cut, zlib level 1: tiles/png8.hpp); jpeg: quality 85
+// (no alpha: refused for the overlay); webp: quality 85 with alpha.
 enum class Format { png, jpeg, webp };
 
 [[nodiscard]] std::string_view to_string(Layer l);
@@ -77,7 +77,9 @@ class MetatileRenderer {
     MetatileRenderer& operator=(MetatileRenderer&&) noexcept;
 
     // Draws metatile `meta` and encodes its tiles: all of them, or only those listed in
-    // `only` (tiles outside the metatile are ignored). The status is ignored for imagery.
+    // `only` (tiles outside the metatile are ignored). Only the block of the tiles wanted is
+    // drawn, with the buffer around it: one tile asked for costs a (256 + 2 x buffer) px
+    // render. The status is ignored for imagery.
     [[nodiscard]] MetatileResult render(const MetaId& meta, Layer layer, Format format,
                                         const render::RenderStatus& status,
                                         const std::vector<TileId>* only = nullptr);
@@ -104,8 +106,8 @@ class TileSource {
     // every tile of it (the requested one among them).
     [[nodiscard]] MetatileResult metatile(const TileId& tile, Layer layer, Format format,
                                           const render::RenderStatus& status);
-    // Just the one tile's bytes (the rest of its metatile is drawn and thrown away: a server
-    // that can cache should call metatile()).
+    // Just the one tile's bytes: the tile and the buffer around it are drawn, not its whole
+    // metatile (a server that caches the neighbours should call metatile()).
     [[nodiscard]] std::string tile(const TileId& tile, Layer layer, Format format,
                                    const render::RenderStatus& status);
     [[nodiscard]] const TileOptions& options() const noexcept;

@@ -1,4 +1,4 @@
-#include "loop/sqlite.hpp"
+#include "wangge/store/sqlite.hpp"
 
 #include "wangge/base/busy.hpp"
 
@@ -7,7 +7,7 @@
 #include <iostream>
 #include <thread>
 
-namespace wangge::loop::detail {
+namespace wangge::store::sqlite {
 
 struct BusyWait {
     std::string path;
@@ -166,4 +166,4 @@ std::string Statement::text(int col) const {
                        static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col)));
 }
 
-} // namespace wangge::loop::detail
+} // namespace wangge::store::sqlite

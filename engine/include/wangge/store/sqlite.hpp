@@ -1,6 +1,7 @@
-// RAII over the SQLite C API for loop/store.cpp: a connection, prepared statements and a
-// transaction guard. Copy is deleted, move transfers ownership. Errors become StoreError
-// naming the file. A connection and its statements belong to one thread at a time: it is
+// RAII over the SQLite C API for the stages that write SQLite tables of their own (the loop's
+// tables and redraw's journal in the workspace, MBTiles files): a connection, prepared
+// statements and a transaction guard. Copy is deleted, move transfers ownership. Errors become
+// StoreError naming the file. A connection and its statements belong to one thread at a time: it is
 // opened without SQLite's per-connection mutex.
 #pragma once
 
@@ -14,7 +15,7 @@
 #include <string_view>
 #include <utility>
 
-namespace wangge::loop::detail {
+namespace wangge::store::sqlite {
 
 class Statement;
 
@@ -138,4 +139,4 @@ class Transaction {
     const Connection* m_db;
 };
 
-} // namespace wangge::loop::detail
+} // namespace wangge::store::sqlite
