@@ -72,9 +72,9 @@ TEST(LoopRefusals, ReportTimesOutsideTheCalendarOrInTheFutureWriteNothing) {
                                         "0101",      "--lon",  "110.957", "--lat",
                                         "35.625",    "--at",   at};
     };
-    // Without --id the id is chosen inside the write transaction, so the refusal has none.
+    // Without --id the refusal names the id the report would most likely have had.
     w.refused(report("1900-01-01T10:00"),
-              {"report dated 1900-01-01T10:00 is before the calendar starts", "cover 2026",
+              {"report 3 dated 1900-01-01T10:00 is before the calendar starts", "cover 2026",
                "nothing was recorded"});
     w.refused(report("1999-12-31T23:00"), {"1999-12-31T23:00 is before the calendar starts"});
     w.refused(report("2025-12-31T23:00"), {"--allow-backdated"});
