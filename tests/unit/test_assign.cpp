@@ -1,5 +1,6 @@
 // The assign library: points from CSV and OGR sources to cells, with the locator's rule on
 // shared edges (the locator itself is tested in test_locator.cpp).
+#include "test_process.hpp"
 #include "test_support.hpp"
 #include "wangge/error.hpp"
 #include "wangge/geo/gdal.hpp"
@@ -17,22 +18,8 @@
 #include <sstream>
 
 using namespace wangge;
-
-namespace {
-
-std::string read_file(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-void write_file(const std::filesystem::path& p, const std::string& text) {
-    std::ofstream out(p, std::ios::binary);
-    out << text;
-}
-
-} // namespace
+using test::slurp;
+using test::write_file;
 
 namespace {
 
@@ -89,7 +76,7 @@ TEST(LocatorAssign, CsvAcrossBlocksWithQuotesCrlfAndBom) {
     EXPECT_EQ(s.skipped, 0);
     EXPECT_FALSE(std::filesystem::exists(o.out + ".partial"));
 
-    const std::string out = read_file(o.out);
+    const std::string out = slurp(o.out);
     EXPECT_EQ(out.rfind("\xEF\xBB\xBFid,note,lon,lat,cell_code,village_code,township_code,"
                         "boundary_distance_m,near_boundary\n",
                         0),
@@ -151,7 +138,7 @@ TEST(LocatorAssign, BadRowsSkipped) {
     EXPECT_EQ(s.skipped, 3);
     EXPECT_EQ(s.assigned, 2);
     EXPECT_EQ(lines, (std::vector<std::int64_t>{3, 4, 5}));
-    const auto out = lines_of(read_file(o.out));
+    const auto out = lines_of(slurp(o.out));
     ASSERT_EQ(out.size(), 3u);
     EXPECT_EQ(out[1].rfind("1,110.957,35.625,14082410020001,140824100200,140824100,", 0), 0u);
     EXPECT_EQ(out[2].rfind("5,110.970,35.615,14082410020102,", 0), 0u);
@@ -201,7 +188,7 @@ TEST(LocatorAssign, ProjectedCsvWithSrcCrs) {
     o.src_crs = "EPSG:4546";
     const auto s = grid::assign_points(tiny(), loc, o);
     EXPECT_EQ(s.assigned, 4);
-    const auto out = lines_of(read_file(o.out));
+    const auto out = lines_of(slurp(o.out));
     ASSERT_EQ(out.size(), 6u);
     for (int i = 0; i < 5; ++i) {
         const auto fields = out[static_cast<std::size_t>(i + 1)];
@@ -269,7 +256,7 @@ TEST(LocatorAssign, RecordLongerThanABlock) {
     const auto s = grid::assign_points(tiny(), loc, o);
     EXPECT_EQ(s.read, 2);
     EXPECT_EQ(s.assigned, 2);
-    const std::string out = read_file(o.out);
+    const std::string out = slurp(o.out);
     EXPECT_NE(out.find(big + "\",110.957,35.625,14082410020001,"), std::string::npos);
     EXPECT_NE(out.find("\nshort,110.970,35.615,14082410020102,"), std::string::npos);
 }

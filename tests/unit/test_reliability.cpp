@@ -20,12 +20,9 @@ namespace fs = std::filesystem;
 using test::run_wangge;
 using test::slurp;
 using test::spawn_wangge;
+using test::write_file;
 
 namespace {
-
-void write(const fs::path& path, const std::string& text) {
-    std::ofstream(path, std::ios::binary) << text;
-}
 
 // A one-feature GeoJSON grid whose code and coordinates are given as JSON text.
 std::string one_cell(const std::string& code_json, const std::string& ring_json,
@@ -69,7 +66,7 @@ TEST(ImportChecks, BadRingsNameFileFeatureCellAndWhy) {
     };
     for (const auto& c : cases) {
         const auto file = dir / (std::string(c.name) + ".geojson");
-        write(file, one_cell("\"14082410020001\"", c.ring));
+        write_file(file, one_cell("\"14082410020001\"", c.ring));
         const auto msg = import_error(file);
         EXPECT_NE(msg.find(file.string()), std::string::npos) << msg;
         EXPECT_NE(msg.find("feature 0"), std::string::npos) << msg;
@@ -80,15 +77,15 @@ TEST(ImportChecks, BadRingsNameFileFeatureCellAndWhy) {
 
 TEST(ImportChecks, CodesMustBeTextNotArraysOrBooleans) {
     const auto dir = test::temp_dir();
-    write(dir / "array.geojson", one_cell("[1,2]", square));
-    write(dir / "bool.geojson", one_cell("true", square));
+    write_file(dir / "array.geojson", one_cell("[1,2]", square));
+    write_file(dir / "bool.geojson", one_cell("true", square));
     const auto array = import_error(dir / "array.geojson");
     EXPECT_NE(array.find("cell codes must be strings of digits"), std::string::npos) << array;
     EXPECT_NE(array.find("field 'code'"), std::string::npos) << array;
     const auto boolean = import_error(dir / "bool.geojson");
     EXPECT_NE(boolean.find("holds a boolean"), std::string::npos) << boolean;
     // A code column mixing text and arrays is read as text: the array is still refused.
-    write(
+    write_file(
         dir / "mixed.geojson",
         R"({"type":"FeatureCollection","features":[)"
         R"({"type":"Feature","properties":{"code":"14082410020001"},"geometry":{"type":"Polygon","coordinates":[)" +
@@ -102,7 +99,7 @@ TEST(ImportChecks, CodesMustBeTextNotArraysOrBooleans) {
 TEST(ImportChecks, UnknownGeoJsonCrsNeedsSrcCrs) {
     const auto dir = test::temp_dir();
     const auto file = dir / "crs.geojson";
-    write(
+    write_file(
         file,
         one_cell("\"14082410020001\"", square,
                  R"("crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::999999"}},)"));
@@ -115,7 +112,7 @@ TEST(ImportChecks, UnknownGeoJsonCrsNeedsSrcCrs) {
 
 TEST(ImportChecks, EmptyFeatureCollectionSaysSo) {
     const auto dir = test::temp_dir();
-    write(dir / "empty.geojson", R"({"type":"FeatureCollection","features":[]})");
+    write_file(dir / "empty.geojson", R"({"type":"FeatureCollection","features":[]})");
     const auto msg = import_error(dir / "empty.geojson");
     EXPECT_NE(msg.find("the layer has no features"), std::string::npos) << msg;
     EXPECT_EQ(msg.find("no such field"), std::string::npos) << msg;
@@ -274,7 +271,7 @@ TEST(ImageryChecks, RefusesHugeRastersVrtsThatReachOutAndImageryOffTheGrid) {
     const std::string header = R"(<VRTDataset rasterXSize="400000" rasterYSize="400000">
   <SRS>EPSG:4326</SRS><GeoTransform>110.9, 0.0000005, 0, 35.7, 0, -0.0000005</GeoTransform>
   <VRTRasterBand dataType="Byte" band="1">)";
-    write(dir / "huge.vrt", header + "</VRTRasterBand></VRTDataset>\n");
+    write_file(dir / "huge.vrt", header + "</VRTRasterBand></VRTDataset>\n");
     EXPECT_EQ(run_wangge({"imagery", "import", ws, (dir / "huge.vrt").string()}, log), 2);
     EXPECT_NE(slurp(log).find("400000 x 400000 px (160000 megapixels), above the limit of 1000"),
               std::string::npos)
@@ -285,11 +282,11 @@ TEST(ImageryChecks, RefusesHugeRastersVrtsThatReachOutAndImageryOffTheGrid) {
                "</SourceFilename><SourceBand>1</SourceBand></SimpleSource>"
                "</VRTRasterBand></VRTDataset>\n";
     };
-    write(dir / "passwd.vrt", source("/etc/passwd"));
+    write_file(dir / "passwd.vrt", source("/etc/passwd"));
     EXPECT_EQ(run_wangge({"imagery", "import", ws, (dir / "passwd.vrt").string()}, log), 2);
     EXPECT_NE(slurp(log).find("outside its folder"), std::string::npos) << slurp(log);
-    write(dir / "notes.txt", "not a raster\n");
-    write(dir / "text.vrt", source((dir / "notes.txt").string()));
+    write_file(dir / "notes.txt", "not a raster\n");
+    write_file(dir / "text.vrt", source((dir / "notes.txt").string()));
     EXPECT_EQ(run_wangge({"imagery", "import", ws, (dir / "text.vrt").string()}, log), 2);
     EXPECT_NE(slurp(log).find("which is not a raster"), std::string::npos) << slurp(log);
 

@@ -25,12 +25,9 @@ namespace fs = std::filesystem;
 using test::run_wangge;
 using test::slurp;
 using test::spawn_wangge;
+using test::write_file;
 
 namespace {
-
-void write(const fs::path& path, const std::string& text) {
-    std::ofstream(path, std::ios::binary) << text;
-}
 
 // The tiny grid with the sample catalogue and duties: a workspace matters can be reported in.
 std::string loop_workspace(const fs::path& dir) {
@@ -79,10 +76,10 @@ TEST(Utf8, GbkCsvIsRefusedNamingLineAndByteOrConvertedWithEncoding) {
     const auto ws = loop_workspace(dir);
     const auto log = dir / "log.txt";
     const auto csv = dir / "gbk.csv";
-    write(csv, "id,category,lon,lat,reported_at,reporter\n"
-               "10,0101,110.96,35.615,2026-03-02T09:00,worker\n"
-               "11,0101,110.96,35.615,2026-03-02T09:00," +
-                   gbk_wanggeyuan + "\n");
+    write_file(csv, "id,category,lon,lat,reported_at,reporter\n"
+                    "10,0101,110.96,35.615,2026-03-02T09:00,worker\n"
+                    "11,0101,110.96,35.615,2026-03-02T09:00," +
+                        gbk_wanggeyuan + "\n");
     const std::string before = slurp(ws);
     const std::vector<std::string> import{"incidents",  "import", ws,
                                           csv.string(), "--at",   "2026-03-03T00:00"};
@@ -152,8 +149,8 @@ TEST(Ids, OutOfRangeIdsAreRefusedAndTheLastAutomaticIdSaysSo) {
         EXPECT_EQ(slurp(ws), before) << id;
     }
     const auto csv = dir / "big_id.csv";
-    write(csv, "id,category,lon,lat,reported_at\n9007199254740992,0101,110.96,35.615,"
-               "2026-03-02T09:00\n");
+    write_file(csv, "id,category,lon,lat,reported_at\n9007199254740992,0101,110.96,35.615,"
+                    "2026-03-02T09:00\n");
     EXPECT_EQ(
         run_wangge({"incidents", "import", ws, csv.string(), "--at", "2026-03-03T00:00"}, log), 2);
     EXPECT_NE(slurp(log).find("line 2: field 'id': bad id '9007199254740992'"), std::string::npos)
@@ -252,7 +249,7 @@ TEST(ConcurrentWriters, ParallelReportCommandsAndIdenticalImports) {
     constexpr int rows = 3000;
     for (int i = 1; i <= rows; ++i)
         text += std::to_string(1000 + i) + ",0101,110.96,35.615,2026-03-02T09:00,w\n";
-    write(csv, text);
+    write_file(csv, text);
     const std::vector<std::string> import{"incidents",  "import", ws,
                                           csv.string(), "--at",   "2026-03-03T00:00"};
     const pid_t a = spawn_wangge(import, dir / "a.txt");
@@ -366,7 +363,7 @@ TEST(NotAWorkspace, LoopCommandsRefuseAPlainGeoPackageAndWriteNothing) {
     }
     const std::string before = slurp(gpkg);
     const auto csv = dir / "r.csv";
-    write(csv, "id,category,lon,lat,reported_at\n1,0101,110.96,35.615,2026-03-02T09:00\n");
+    write_file(csv, "id,category,lon,lat,reported_at\n1,0101,110.96,35.615,2026-03-02T09:00\n");
     const std::vector<std::vector<std::string>> commands{
         {"incidents", "import", gpkg, csv.string()},
         {"incidents", "list", gpkg},
@@ -399,7 +396,7 @@ TEST(CatalogueImport, RefusesACatalogueWithoutACategoryInUse) {
     while (std::getline(in, line))
         if (line.rfind("0101,", 0) != 0) kept += line + "\n";
     in.close();
-    write(catalogue / "categories.csv", kept);
+    write_file(catalogue / "categories.csv", kept);
     const std::string before = slurp(ws);
     EXPECT_EQ(run_wangge({"catalogue", "import", ws, catalogue.string()}, log), 2);
     EXPECT_NE(slurp(log).find("the new catalogue has no category 0101, which 2 stored matters use "
