@@ -259,10 +259,7 @@ void run_report(const ReportArgs& a) {
     // Without --id the next free id is chosen by insert_report inside its write transaction;
     // the one it will most likely be names the report in a refusal before that.
     const bool automatic_id = report.id == 0;
-    if (automatic_id) {
-        const auto ids = s->store().incident_ids();
-        report.id = ids.empty() ? 1 : ids.back() + 1;
-    }
+    if (automatic_id) report.id = s->store().largest_incident_id() + 1;
     const Context ctx(*s, a.allow_backdated);
     auto record = [&] {
         try {

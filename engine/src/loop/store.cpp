@@ -399,6 +399,12 @@ std::size_t LoopStore::incident_count() const {
     return static_cast<std::size_t>(st.integer(0));
 }
 
+std::int64_t LoopStore::largest_incident_id() const {
+    auto last = m_impl->db.prepare("SELECT max(fid) FROM loop_incidents");
+    last.step();
+    return last.is_null(0) ? 0 : last.integer(0);
+}
+
 std::vector<std::int64_t> LoopStore::incident_ids() const {
     auto st = m_impl->db.prepare("SELECT fid FROM loop_incidents ORDER BY fid");
     std::vector<std::int64_t> out;
@@ -466,9 +472,7 @@ void LoopStore::insert_report(IncidentRecord& record, const Loop& loop) {
     Transaction tx(db);
     auto& id = record.incident.report.id;
     if (id == 0) {
-        auto last = db.prepare("SELECT max(fid) FROM loop_incidents");
-        last.step();
-        const std::int64_t largest = last.is_null(0) ? 0 : last.integer(0);
+        const std::int64_t largest = largest_incident_id();
         if (largest >= max_incident_id)
             throw InputError("no automatic incident id left: the largest stored id is " +
                              std::to_string(largest) + " (2^53 - 1); give a free id explicitly");

@@ -224,6 +224,8 @@ class LoopStore {
     [[nodiscard]] std::size_t incident_count() const;
     // The ids of the stored incidents, ascending (to skip reports imported before).
     [[nodiscard]] std::vector<std::int64_t> incident_ids() const;
+    // The largest stored incident id, 0 when there is none (one indexed read).
+    [[nodiscard]] std::int64_t largest_incident_id() const;
 
     // Small named texts of the loop (e.g. "calendar": the calendar file's JSON), one
     // transaction each; nullopt when never saved.
