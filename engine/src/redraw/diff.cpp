@@ -136,6 +136,21 @@ Diff diff_grids(const grid::Grid& from, const grid::Grid& to, const std::string&
     };
     std::set<std::size_t> old_done, new_done;
     const auto add = [&](CellChange c) { d.changes.push_back(std::move(c)); };
+    // The area new cell j takes from old cells (all but `skip`), with their households and
+    // population apportioned by area.
+    const auto take_in = [&](CellChange& c, std::size_t j, std::size_t skip) {
+        for (const auto& [k, m2] : into[j]) {
+            if (k == skip) continue;
+            const auto& o = from.cells[k];
+            c.from[o.code] = m2;
+            c.area_in_m2 += m2;
+            const double oa = area_old(k);
+            if (oa > 0) {
+                c.households_in += static_cast<double>(o.households) * m2 / oa;
+                c.population_in += static_cast<double>(o.population) * m2 / oa;
+            }
+        }
+    };
 
     // Recoded, split, merged.
     for (const auto& [i, outs] : out_of) {
@@ -227,17 +242,7 @@ Diff diff_grids(const grid::Grid& from, const grid::Grid& to, const std::string&
             c.kind = "reshaped";
             c.new_cells = {a.code};
             c.new_area_m2 = area_new(j);
-            for (const auto& [k, m2] : into[j]) {
-                if (k == i) continue;
-                const auto& o = from.cells[k];
-                c.from[o.code] = m2;
-                c.area_in_m2 += m2;
-                const double oa = area_old(k);
-                if (oa > 0) {
-                    c.households_in += static_cast<double>(o.households) * m2 / oa;
-                    c.population_in += static_cast<double>(o.population) * m2 / oa;
-                }
-            }
+            take_in(c, j, i);
             new_done.insert(j);
             // Only a vertex inserted on (or removed from) a shared edge: not a change of area.
             if (c.from.empty() && c.to.empty() &&
@@ -254,16 +259,7 @@ Diff diff_grids(const grid::Grid& from, const grid::Grid& to, const std::string&
         if (new_same[j] || new_done.count(j)) continue;
         CellChange c{.kind = "new", .new_cells = {to.cells[j].code}};
         c.new_area_m2 = area_new(j);
-        for (const auto& [k, m2] : into[j]) {
-            const auto& o = from.cells[k];
-            c.from[o.code] = m2;
-            c.area_in_m2 += m2;
-            const double oa = area_old(k);
-            if (oa > 0) {
-                c.households_in += static_cast<double>(o.households) * m2 / oa;
-                c.population_in += static_cast<double>(o.population) * m2 / oa;
-            }
-        }
+        take_in(c, j, from.cells.size()); // skips nothing
         add(c);
     }
     for (const auto& c : d.changes)
