@@ -2,6 +2,7 @@
 
 #include "wangge/error.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace wangge::app {
@@ -54,6 +55,42 @@ void CommandSet::attach(CLI::App& parent, std::unique_ptr<Command> command) {
     CLI::App* sub = parent.add_subcommand(command->name(), command->description());
     command->declare(*sub);
     m_commands.emplace_back(sub, std::move(command));
+}
+
+void CommandSet::parse(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    // The command chosen: the leading words that name subcommands.
+    CLI::App* sub = &m_app;
+    std::size_t first = 0;
+    while (first < args.size()) {
+        CLI::App* next = nullptr;
+        for (auto* c : sub->get_subcommands({}))
+            if (c->check_name(args[first])) next = c;
+        if (!next) break;
+        sub = next;
+        ++first;
+    }
+    if (sub != &m_app && sub->get_option_no_throw("WORKSPACE")) {
+        for (std::size_t i = first; i < args.size(); ++i) {
+            const std::string& a = args[i];
+            if (a == "--") break;
+            std::optional<std::string> value;
+            std::size_t taken = 1;
+            if ((a == "--workspace" || a == "-w") && i + 1 < args.size()) {
+                value = args[i + 1];
+                taken = 2;
+            } else if (a.starts_with("--workspace=")) {
+                value = a.substr(12);
+            }
+            if (!value) continue;
+            args.erase(args.begin() + static_cast<std::ptrdiff_t>(i),
+                       args.begin() + static_cast<std::ptrdiff_t>(i + taken));
+            args.insert(args.begin() + static_cast<std::ptrdiff_t>(first), *value);
+            break;
+        }
+    }
+    std::reverse(args.begin(), args.end()); // CLI11 takes them last first
+    m_app.parse(args);
 }
 
 std::optional<int> CommandSet::run_chosen() {

@@ -93,6 +93,10 @@ class CommandSet {
         return ref;
     }
     [[nodiscard]] CLI::App& top() noexcept { return m_app; }
+    // Parses the command line. `--workspace W` / `-w W` given to a command that also takes W
+    // as its first positional is moved into that place first, so `incidents show -w W 12`
+    // reads like `incidents show W 12` (CLI11 alone would give 12 to WORKSPACE).
+    void parse(int argc, char** argv);
     // After m_app.parse(): runs the command chosen, returning its exit status; nullopt
     // when none of these commands was chosen.
     [[nodiscard]] std::optional<int> run_chosen();

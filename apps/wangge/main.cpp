@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
     wangge::app::add_duties_commands(commands);
     wangge::app::add_tiles_commands(commands);
     try {
-        app.parse(argc, argv);
+        commands.parse(argc, argv);
         if (auto status = commands.run_chosen()) return *status;
     } catch (const CLI::ParseError& e) {
         const int code = app.exit(e);
