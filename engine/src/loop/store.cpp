@@ -17,6 +17,9 @@ using namespace detail;
 
 namespace {
 
+// Two indexes serve the time-travel rule (state_at.hpp) without reading every matter:
+// loop_incidents_updated finds the matters changed after T (the only ones replayed), and the
+// partial loop_incidents_open_due the open ones past their deadline (overdue now or at T).
 const char* const schema = R"(
 CREATE TABLE IF NOT EXISTS loop_departments (
   code TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL);
@@ -40,6 +43,9 @@ CREATE TABLE IF NOT EXISTS loop_incidents (
   boundary_distance_m REAL, near_boundary BOOLEAN NOT NULL, route_department TEXT,
   route_person TEXT, route_fallback BOOLEAN NOT NULL, note TEXT);
 CREATE INDEX IF NOT EXISTS loop_incidents_cell ON loop_incidents (cell);
+CREATE INDEX IF NOT EXISTS loop_incidents_updated ON loop_incidents (updated_at, reported_at);
+CREATE INDEX IF NOT EXISTS loop_incidents_open_due ON loop_incidents (due)
+  WHERE state NOT IN ('closed', 'rejected');
 CREATE TABLE IF NOT EXISTS loop_journal (
   fid INTEGER PRIMARY KEY, incident INTEGER NOT NULL, from_state TEXT NOT NULL,
   to_state TEXT NOT NULL, actor TEXT, at TEXT NOT NULL, note TEXT, department TEXT,
@@ -137,7 +143,8 @@ LoopStore LoopStore::open(const std::string& gpkg_path) {
     const bool had_incidents = impl->db.has_table("loop_incidents");
     const bool had_steps = impl->db.has_table("loop_steps");
     if (!had_incidents || !impl->db.has_table("loop_settings") || !had_steps ||
-        !impl->db.has_column("loop_journal", "approver")) {
+        !impl->db.has_column("loop_journal", "approver") ||
+        !impl->db.has_index("loop_incidents_open_due")) {
         Transaction tx(impl->db);
         impl->db.exec(schema);
         if (!impl->db.has_column("loop_journal", "approver"))
