@@ -173,7 +173,7 @@ TEST(Catalogue, ErrorsNameFileAndLine) {
     {
         const auto f = write(departments_csv, functions_csv,
                              std::string(categories_csv) + "0102,\"unclosed\n");
-        expect_error(f, f.categories, 4, "unclosed quote");
+        expect_error(f, f.categories, 4, "a quote is not closed before the end of the file");
     }
     {
         const auto f =

@@ -1,6 +1,6 @@
 #include "wangge/loop/catalogue.hpp"
 
-#include "loop/csv.hpp"
+#include "wangge/base/csv.hpp"
 #include "wangge/error.hpp"
 
 #include <algorithm>
@@ -102,13 +102,13 @@ Catalogue Catalogue::load(const std::string& folder) {
 
 Catalogue Catalogue::load(const std::string& departments_csv, const std::string& functions_csv,
                           const std::string& categories_csv) {
-    using detail::CsvTable;
+    using base::CsvTable;
     std::vector<Department> departments;
     std::vector<Function> functions;
     std::vector<MajorCategory> majors;
     std::vector<Category> categories;
 
-    auto require = [](const CsvTable& t, const detail::CsvRow& row, std::size_t col,
+    auto require = [](const CsvTable& t, const base::CsvRow& row, std::size_t col,
                       const char* name) {
         std::string v = t.field(row, col);
         if (v.empty()) throw t.error(row, std::string("empty ") + name, name);

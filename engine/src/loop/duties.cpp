@@ -1,6 +1,6 @@
 #include "wangge/loop/duties.hpp"
 
-#include "loop/csv.hpp"
+#include "wangge/base/csv.hpp"
 #include "wangge/error.hpp"
 
 #include <algorithm>
@@ -109,7 +109,7 @@ void DutyTable::index() {
 }
 
 DutyTable DutyTable::load(const std::string& path, const Catalogue& catalogue) {
-    const auto t = detail::CsvTable::read(path);
+    const auto t = base::CsvTable::read(path);
     const auto function = t.column("function"), level = t.column("level"), unit = t.column("unit"),
                department = t.column("department"), person = t.column("person"),
                valid_from = t.column("valid_from"), valid_to = t.column("valid_to");

@@ -1,6 +1,6 @@
 #include "wangge/loop/history.hpp"
 
-#include "loop/csv.hpp"
+#include "wangge/base/csv.hpp"
 #include "wangge/error.hpp"
 
 #include <algorithm>
@@ -13,7 +13,7 @@ namespace wangge::loop {
 
 namespace {
 
-double parse_double(const detail::CsvTable& t, const detail::CsvRow& row, std::size_t col,
+double parse_double(const base::CsvTable& t, const base::CsvRow& row, std::size_t col,
                     const char* name) {
     const std::string text = t.field(row, col);
     double v = 0;
@@ -27,7 +27,7 @@ double parse_double(const detail::CsvTable& t, const detail::CsvRow& row, std::s
 
 std::vector<Report> read_reports_csv(const std::string& path, const Catalogue* catalogue,
                                      const std::string& encoding) {
-    const auto t = detail::CsvTable::read(path, encoding);
+    const auto t = base::CsvTable::read(path, encoding);
     const auto id = t.column("id"), category = t.column("category"), lon = t.column("lon"),
                lat = t.column("lat"), at = t.column("reported_at");
     const auto reporter = t.optional_column("reporter");
