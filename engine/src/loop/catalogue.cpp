@@ -102,6 +102,23 @@ Catalogue Catalogue::load(const std::string& folder) {
 
 Catalogue Catalogue::load(const std::string& departments_csv, const std::string& functions_csv,
                           const std::string& categories_csv) {
+    return from_tables([&](int i) {
+        return base::CsvTable::read(i == 0   ? departments_csv
+                                    : i == 1 ? functions_csv
+                                             : categories_csv);
+    });
+}
+
+Catalogue Catalogue::parse(std::string_view departments_csv, std::string_view functions_csv,
+                           std::string_view categories_csv, const std::string& name) {
+    return from_tables([&](int i) {
+        return i == 0   ? base::CsvTable::parse(departments_csv, name + "/departments.csv")
+               : i == 1 ? base::CsvTable::parse(functions_csv, name + "/functions.csv")
+                        : base::CsvTable::parse(categories_csv, name + "/categories.csv");
+    });
+}
+
+Catalogue Catalogue::from_tables(const std::function<base::CsvTable(int)>& table) {
     using base::CsvTable;
     std::vector<Department> departments;
     std::vector<Function> functions;
@@ -116,7 +133,7 @@ Catalogue Catalogue::load(const std::string& departments_csv, const std::string&
     };
 
     {
-        const auto t = CsvTable::read(departments_csv);
+        const auto t = table(0);
         const auto code = t.column("code"), name = t.column("name"), kind = t.column("kind");
         std::unordered_map<std::string, std::int64_t> seen;
         for (const auto& row : t.rows()) {
@@ -138,7 +155,7 @@ Catalogue Catalogue::load(const std::string& departments_csv, const std::string&
         }
     }
     {
-        const auto t = CsvTable::read(functions_csv);
+        const auto t = table(1);
         const auto code = t.column("code"), name = t.column("name"), dept = t.column("department");
         const auto fallback = t.optional_column("fallback");
         std::unordered_map<std::string, std::int64_t> seen;
@@ -171,7 +188,7 @@ Catalogue Catalogue::load(const std::string& departments_csv, const std::string&
         }
     }
     {
-        const auto t = CsvTable::read(categories_csv);
+        const auto t = table(2);
         const auto code = t.column("code"), name = t.column("name"), fn = t.column("function"),
                    urgency = t.column("urgency"), dispatch = t.column("dispatch"),
                    handle = t.column("handle"), verify_urban = t.column("verify_urban"),

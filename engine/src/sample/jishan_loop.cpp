@@ -5,55 +5,11 @@
 #include "wangge/loop/history.hpp"
 #include "wangge/loop/session.hpp"
 
-#include <atomic>
-#include <filesystem>
-#include <fstream>
-#include <unistd.h>
-
 namespace wangge::sample {
 
-namespace {
-
-namespace fs = std::filesystem;
-
-// The loaders read files: the embedded texts are written to a private temporary folder
-// that is removed again however the loading ends.
-class TempFolder {
-  public:
-    TempFolder() {
-        static std::atomic<int> counter{0};
-        m_path = fs::temp_directory_path() / ("wangge-catalogue-" + std::to_string(::getpid()) +
-                                              "-" + std::to_string(counter++));
-        fs::create_directories(m_path);
-    }
-    ~TempFolder() {
-        std::error_code ec;
-        fs::remove_all(m_path, ec);
-    }
-    TempFolder(const TempFolder&) = delete;
-    TempFolder& operator=(const TempFolder&) = delete;
-    TempFolder(TempFolder&&) = delete;
-    TempFolder& operator=(TempFolder&&) = delete;
-
-    [[nodiscard]] std::string write(const std::string& name, const char* text) const {
-        const auto path = (m_path / name).string();
-        std::ofstream out(path, std::ios::binary);
-        out << text;
-        if (!out) throw StoreError("cannot write a temporary file", {.file = path});
-        return path;
-    }
-
-  private:
-    fs::path m_path;
-};
-
-} // namespace
-
 loop::Catalogue jishan_catalogue() {
-    const TempFolder tmp;
-    return loop::Catalogue::load(tmp.write("departments.csv", embedded::departments_csv),
-                                 tmp.write("functions.csv", embedded::functions_csv),
-                                 tmp.write("categories.csv", embedded::categories_csv));
+    return loop::Catalogue::parse(embedded::departments_csv, embedded::functions_csv,
+                                  embedded::categories_csv, "data/catalogue (built in)");
 }
 
 std::string jishan_calendar_json() {
@@ -61,10 +17,10 @@ std::string jishan_calendar_json() {
 }
 
 loop::DutyTable jishan_duties(const grid::Grid& grid, const loop::Catalogue& catalogue) {
-    const TempFolder tmp;
-    auto duties = loop::DutyTable::load(tmp.write("duties.csv", embedded::duties_jishan_sample_csv),
-                                        catalogue)
-                      .duties();
+    auto duties =
+        loop::DutyTable::parse(embedded::duties_jishan_sample_csv,
+                               "data/catalogue/duties-jishan-sample.csv (built in)", catalogue)
+            .duties();
     // The grid worker of a cell (named as the history's reporters are) holds the cell's
     // territorial matters and its information gathering, inside the township's office.
     const std::chrono::year_month_day from{std::chrono::year{2026}, std::chrono::January,

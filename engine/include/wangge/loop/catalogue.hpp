@@ -18,8 +18,10 @@
 // Thread safety: a loaded Catalogue is immutable; const members are safe from any thread.
 #pragma once
 
+#include "wangge/base/csv.hpp"
 #include "wangge/loop/calendar.hpp"
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -90,6 +92,9 @@ class Catalogue {
     static Catalogue load(const std::string& folder);
     static Catalogue load(const std::string& departments_csv, const std::string& functions_csv,
                           const std::string& categories_csv);
+    // The same tables as text (UTF-8); errors name `name`/departments.csv and so on.
+    static Catalogue parse(std::string_view departments_csv, std::string_view functions_csv,
+                           std::string_view categories_csv, const std::string& name);
 
     [[nodiscard]] const std::vector<Department>& departments() const noexcept {
         return m_departments;
@@ -109,6 +114,9 @@ class Catalogue {
     [[nodiscard]] const Function* fallback_function() const;
 
   private:
+    // Reads the tables in order (0 departments, 1 functions, 2 categories), each only when
+    // the ones before passed, so the first error found is the one reported.
+    static Catalogue from_tables(const std::function<base::CsvTable(int)>& table);
     void index();
     std::vector<Department> m_departments;
     std::vector<Function> m_functions;
