@@ -1,8 +1,9 @@
 #include "test_support.hpp"
 #include "wangge/error.hpp"
 #include "wangge/geo/gdal.hpp"
-#include "wangge/loop/history.hpp"
+#include "wangge/loop/reports.hpp"
 #include "wangge/loop/store.hpp"
+#include "wangge/sample/jishan_history.hpp"
 #include "wangge/store/workspace.hpp"
 
 #include <chrono>
@@ -339,11 +340,11 @@ TEST(LoopHistory, ReportsAreReadFromCsv) {
 }
 
 TEST(LoopHistory, NinetyDaysAreReproducibleAndRebuildFromTheJournal) {
-    HistoryOptions options;
+    sample::HistoryOptions options;
     options.end = t("2026-04-01T10:00");
     options.seed = 11;
-    const auto history = generate_history(context(), options);
-    const auto again = generate_history(context(), options);
+    const auto history = sample::generate_history(context(), options);
+    const auto again = sample::generate_history(context(), options);
     EXPECT_EQ(history.records, again.records);
     EXPECT_EQ(history.journal, again.journal);
     // About 60 a day on working days, fewer at weekends.
@@ -377,7 +378,7 @@ TEST(LoopHistory, NinetyDaysAreReproducibleAndRebuildFromTheJournal) {
     EXPECT_GT(returned, 0u);
     EXPECT_LT(outside, history.records.size() / 100);
     options.seed = 12;
-    EXPECT_NE(generate_history(context(), options).records, history.records);
+    EXPECT_NE(sample::generate_history(context(), options).records, history.records);
 
     // Stored and read back whole.
     auto s = LoopStore::open(new_workspace());

@@ -2,8 +2,8 @@
 
 #include "embedded_catalogue.hpp"
 #include "wangge/error.hpp"
-#include "wangge/loop/history.hpp"
 #include "wangge/loop/session.hpp"
+#include "wangge/sample/jishan_history.hpp"
 
 namespace wangge::sample {
 
@@ -47,12 +47,12 @@ JishanLoopSummary write_jishan_loop(const std::string& workspace,
     session->save_catalogue(jishan_catalogue(), jishan_calendar_json());
     session->save_duties(jishan_duties(session->grid(), session->catalogue()));
 
-    loop::HistoryOptions ho;
+    HistoryOptions ho;
     ho.end = loop::parse_time(jishan_reference_time);
     ho.days = options.days;
     ho.reports_per_day = options.reports_per_day;
     ho.seed = options.seed;
-    const auto history = loop::generate_history(session->context(), ho);
+    const auto history = generate_history(session->context(), ho);
     session->store().insert(history.records, history.journal, session->loop());
 
     JishanLoopSummary s;
