@@ -15,6 +15,7 @@
 #include <map>
 #include <ogr_api.h>
 #include <random>
+#include <set>
 
 using namespace wangge;
 using namespace wangge::loop;
@@ -130,6 +131,10 @@ TEST(LoopStore, CatalogueAndDutiesRoundTrip) {
     EXPECT_EQ(back.functions(), cat.functions());
     EXPECT_EQ(back.majors(), cat.majors());
     EXPECT_EQ(back.categories(), cat.categories());
+    // The town units come from the folder's urban_townships.csv and are stored with it.
+    EXPECT_EQ(back.urban_townships(),
+              (std::set<std::string>{"140824100", "140824400", "140824401"}));
+    EXPECT_EQ(back.urban_townships(), cat.urban_townships());
 
     s.save_duties(setup().duties);
     auto expected = setup().duties.duties();

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 
 namespace wangge::loop {
@@ -97,7 +98,23 @@ void Catalogue::index() {
 }
 
 Catalogue Catalogue::load(const std::string& folder) {
-    return load(folder + "/departments.csv", folder + "/functions.csv", folder + "/categories.csv");
+    auto catalogue =
+        load(folder + "/departments.csv", folder + "/functions.csv", folder + "/categories.csv");
+    const std::string urban = folder + "/urban_townships.csv";
+    if (std::filesystem::exists(urban))
+        catalogue.set_urban_townships(read_urban_townships(base::CsvTable::read(urban)));
+    return catalogue;
+}
+
+std::set<std::string> Catalogue::read_urban_townships(const base::CsvTable& table) {
+    const auto code = table.column("code");
+    std::set<std::string> out;
+    for (const auto& row : table.rows()) {
+        auto v = table.field(row, code);
+        if (v.empty()) throw table.error(row, "empty code", "code");
+        out.insert(std::move(v));
+    }
+    return out;
 }
 
 Catalogue Catalogue::load(const std::string& departments_csv, const std::string& functions_csv,

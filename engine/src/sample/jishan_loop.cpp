@@ -1,6 +1,7 @@
 #include "wangge/sample/jishan_loop.hpp"
 
 #include "embedded_catalogue.hpp"
+#include "wangge/base/csv.hpp"
 #include "wangge/error.hpp"
 #include "wangge/loop/session.hpp"
 #include "wangge/sample/jishan_history.hpp"
@@ -8,8 +9,12 @@
 namespace wangge::sample {
 
 loop::Catalogue jishan_catalogue() {
-    return loop::Catalogue::parse(embedded::departments_csv, embedded::functions_csv,
-                                  embedded::categories_csv, "data/catalogue (built in)");
+    const std::string name = "data/catalogue (built in)";
+    auto catalogue = loop::Catalogue::parse(embedded::departments_csv, embedded::functions_csv,
+                                            embedded::categories_csv, name);
+    catalogue.set_urban_townships(loop::Catalogue::read_urban_townships(
+        base::CsvTable::parse(embedded::urban_townships_csv, name + "/urban_townships.csv")));
+    return catalogue;
 }
 
 std::string jishan_calendar_json() {

@@ -22,6 +22,7 @@
 #include "wangge/loop/calendar.hpp"
 
 #include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -96,6 +97,16 @@ class Catalogue {
     static Catalogue parse(std::string_view departments_csv, std::string_view functions_csv,
                            std::string_view categories_csv, const std::string& name);
 
+    // The township-level units counted as town (城区: the verify_urban limits apply); all
+    // others are countryside. load(folder) reads them from the folder's optional
+    // urban_townships.csv (a `code` column); without it there are none.
+    [[nodiscard]] const std::set<std::string>& urban_townships() const noexcept {
+        return m_urban_townships;
+    }
+    void set_urban_townships(std::set<std::string> codes) { m_urban_townships = std::move(codes); }
+    // The codes of an urban_townships.csv table; throws InputError naming file and line.
+    [[nodiscard]] static std::set<std::string> read_urban_townships(const base::CsvTable& table);
+
     [[nodiscard]] const std::vector<Department>& departments() const noexcept {
         return m_departments;
     }
@@ -118,6 +129,7 @@ class Catalogue {
     // the ones before passed, so the first error found is the one reported.
     static Catalogue from_tables(const std::function<base::CsvTable(int)>& table);
     void index();
+    std::set<std::string> m_urban_townships;
     std::vector<Department> m_departments;
     std::vector<Function> m_functions;
     std::vector<MajorCategory> m_majors;
