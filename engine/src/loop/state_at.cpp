@@ -263,15 +263,23 @@ void for_each_matter_at(const LoopStore& store, const Loop& loop, LocalTime at,
              changed_after + place_condition(filter, moved), visit);
 }
 
-void for_each_changed_matter_at(const LoopStore& store, const Loop& loop, LocalTime at,
+void for_each_changed_matter_at(const Connection& db, const Loop& loop, LocalTime at,
+                                std::int64_t from, std::int64_t to,
                                 const std::function<void(MatterAt&&)>& visit) {
-    const Connection& db = StoreAccess::db(store);
     const std::string moved = moved_ids_sql(db);
+    // The id range is checked on the index entries (unary +: not a rowid range to scan).
+    const std::string changed = std::string(changed_after) +
+                                " AND +fid >= " + std::to_string(from) + " AND +fid < " +
+                                std::to_string(to);
     // Read by id from the index (ORDER BY fid alone would make SQLite scan every matter).
     visit_at(db, loop, at, {},
-             std::string("reported_at <= ?1 AND fid IN (SELECT fid FROM loop_incidents WHERE ") +
-                 changed_after + (moved.empty() ? "" : " UNION " + moved) + ")",
-             changed_after, visit);
+             "reported_at <= ?1 AND fid IN (SELECT fid FROM loop_incidents WHERE " + changed +
+                 (moved.empty() ? ""
+                                : " UNION SELECT * FROM (" + moved +
+                                      ") WHERE incident >= " + std::to_string(from) +
+                                      " AND incident < " + std::to_string(to)) +
+                 ")",
+             changed, visit);
 }
 
 std::vector<MatterAt> matters_at(const LoopStore& store, const Loop& loop, LocalTime at,

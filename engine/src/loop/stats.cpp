@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <deque>
 #include <future>
 #include <map>
@@ -256,10 +257,15 @@ std::vector<StatsRow> LoopStore::stats(StatsBy by, LocalTime at, const Loop& loo
     const std::int64_t first = range.integer(0), last = range.integer(1) + 1;
     range.reset();
     StatsAccumulator acc(at, loop.calendar());
-    // Reading SQLite rows is most of the cost: a second connection reads the upper half of
-    // the ids on another thread. It must see the same snapshot, which the shared lock held
-    // above guarantees in SQLite's rollback mode; in WAL mode, or when a writer is about to
-    // commit, it could not, so one thread reads everything.
+    const auto replay = [&](const Connection& conn, StatsAccumulator& into, std::int64_t from,
+                            std::int64_t to) {
+        for_each_changed_matter_at(conn, loop, at, from, to,
+                                   [&](MatterAt&& m) { add_record(into, m.record, by); });
+    };
+    // Reading SQLite rows and replaying journals is most of the cost: a second connection on
+    // another thread shares the work. It must see the same snapshot, which the shared lock
+    // held above guarantees in SQLite's rollback mode; in WAL mode, or when a writer is about
+    // to commit, it could not, so one thread reads everything.
     std::optional<Connection> second;
     if (last - first > 100000 && std::thread::hardware_concurrency() > 1) {
         auto mode = db.prepare("PRAGMA journal_mode");
@@ -267,22 +273,41 @@ std::vector<StatsRow> LoopStore::stats(StatsBy by, LocalTime at, const Loop& loo
     }
     if (!second) {
         sum(db, acc, first, last);
-    } else {
-        const std::int64_t middle = first + (last - first) / 2;
-        StatsAccumulator upper(at, loop.calendar());
-        auto pending = std::async(std::launch::async, [&] { sum(*second, upper, middle, last); });
-        // The worker is waited for before `upper` and `second` go away, also on an error here.
-        try {
-            sum(db, acc, first, middle);
-        } catch (...) {
-            pending.wait();
-            throw;
-        }
-        pending.get();
-        acc.merge(std::move(upper));
+        replay(db, acc, first, last);
+        return acc.finish();
     }
-    for_each_changed_matter_at(*this, loop, at,
-                               [&](MatterAt&& m) { add_record(acc, m.record, by); });
+    // Each thread first replays half of the changed matters (split by count: they cluster at
+    // the newest ids), then both take the stored rows in 32 id ranges in turn, so they finish
+    // together.
+    auto median = db.prepare("SELECT fid FROM loop_incidents WHERE updated_at > ?1 AND "
+                             "reported_at <= ?1 ORDER BY fid LIMIT 1 OFFSET (SELECT count(*) / 2 "
+                             "FROM loop_incidents WHERE updated_at > ?1 AND reported_at <= ?1)");
+    median.bind(1, std::string_view(at_text));
+    const std::int64_t middle = median.step() ? median.integer(0) : last;
+    median.reset();
+    constexpr int ranges = 32;
+    std::atomic<int> next{0};
+    const auto bound = [&](int i) { return first + (last - first) * i / ranges; };
+    const auto take = [&](const Connection& conn, StatsAccumulator& into) {
+        for (int i = next++; i < ranges; i = next++)
+            sum(conn, into, bound(i), bound(i + 1));
+    };
+    StatsAccumulator other(at, loop.calendar());
+    auto pending = std::async(std::launch::async, [&] {
+        replay(*second, other, middle, last);
+        take(*second, other);
+    });
+    // The worker is waited for before `other` and `second` go away, also on an error here.
+    try {
+        replay(db, acc, first, middle);
+        take(db, acc);
+    } catch (...) {
+        next = ranges;
+        pending.wait();
+        throw;
+    }
+    pending.get();
+    acc.merge(std::move(other));
     return acc.finish();
 }
 

@@ -87,9 +87,11 @@ class PlaceAt;
 [[nodiscard]] std::string moved_after_sql(const detail::Connection& db);
 [[nodiscard]] std::string moved_ids_sql(const detail::Connection& db);
 
-// Visits in id order the matters that exist at T and changed or were moved by a redraw after
-// it, as they were at T (the rest of a statistics scan reads stored rows as they are).
-void for_each_changed_matter_at(const LoopStore& store, const Loop& loop, LocalTime at,
+// Visits in id order the matters with ids in [from, to) that exist at T and changed or were
+// moved by a redraw after it, as they were at T (the rest of a statistics scan reads stored
+// rows as they are), through `db`, which may be another connection to the store's file.
+void for_each_changed_matter_at(const detail::Connection& db, const Loop& loop, LocalTime at,
+                                std::int64_t from, std::int64_t to,
                                 const std::function<void(MatterAt&&)>& visit);
 
 // matter_at() for many matters at one time T, with its statements prepared once (the
