@@ -3,7 +3,7 @@
 #include "command.hpp"
 #include "wangge/base/text.hpp"
 #include "wangge/error.hpp"
-#include "wangge/loop/history.hpp"
+#include "wangge/loop/reports.hpp"
 #include "wangge/loop/matter_json.hpp"
 #include "wangge/loop/session.hpp"
 #include "wangge/loop/state_at.hpp"

@@ -2,7 +2,7 @@
 // `wangge incidents import` reads it, with the sample catalogue checking categories.
 #include "fuzz_support.hpp"
 #include "wangge/error.hpp"
-#include "wangge/loop/history.hpp"
+#include "wangge/loop/reports.hpp"
 
 using namespace wangge;
 

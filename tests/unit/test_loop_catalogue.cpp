@@ -1,13 +1,16 @@
 #include "test_support.hpp"
 #include "wangge/error.hpp"
 #include "wangge/loop/catalogue.hpp"
+#include "wangge/loop/duties.hpp"
 
 #include <fstream>
 #include <gtest/gtest.h>
+#include <iterator>
 #include <set>
 
 using namespace wangge;
 using loop::Catalogue;
+using loop::DutyTable;
 using loop::TimeUnit;
 
 namespace {
@@ -173,12 +176,46 @@ TEST(Catalogue, ErrorsNameFileAndLine) {
     {
         const auto f = write(departments_csv, functions_csv,
                              std::string(categories_csv) + "0102,\"unclosed\n");
-        expect_error(f, f.categories, 4, "unclosed quote");
+        expect_error(f, f.categories, 4, "a quote is not closed before the end of the file");
     }
     {
         const auto f =
             write(departments_csv, functions_csv, std::string(categories_csv) + "102,x,F01\n");
         expect_error(f, f.categories, 4, "neither a 2-digit major");
+    }
+}
+
+// The text entry points read what the file loaders read, and their errors name the name given.
+TEST(Catalogue, TextEntryPointsMatchTheFilesAndNameTheSourceInErrors) {
+    const auto text = [](const std::string& file) {
+        std::ifstream in(catalogue_dir + "/" + file, std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    const auto from_files = Catalogue::load(catalogue_dir);
+    const auto from_text = Catalogue::parse(text("departments.csv"), text("functions.csv"),
+                                            text("categories.csv"), "built in");
+    EXPECT_EQ(from_text.departments(), from_files.departments());
+    EXPECT_EQ(from_text.functions(), from_files.functions());
+    EXPECT_EQ(from_text.majors(), from_files.majors());
+    EXPECT_EQ(from_text.categories(), from_files.categories());
+    EXPECT_GT(from_text.categories().size(), 50u);
+
+    const auto duties = DutyTable::parse(text("duties-jishan-sample.csv"), "d.csv", from_files);
+    EXPECT_EQ(duties.duties(),
+              DutyTable::load(catalogue_dir + "/duties-jishan-sample.csv", from_files).duties());
+    try {
+        (void)Catalogue::parse(text("departments.csv"), "code,name\nF01,x\n",
+                               text("categories.csv"), "built in");
+        ADD_FAILURE() << "no error";
+    } catch (const InputError& e) {
+        EXPECT_EQ(e.context().file, "built in/functions.csv");
+        EXPECT_EQ(e.context().line, 1);
+    }
+    try {
+        (void)DutyTable::parse("function,level\n", "d.csv", from_files);
+        ADD_FAILURE() << "no error";
+    } catch (const InputError& e) {
+        EXPECT_EQ(e.context().file, "d.csv");
     }
 }
 

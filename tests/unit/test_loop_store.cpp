@@ -1,8 +1,9 @@
 #include "test_support.hpp"
 #include "wangge/error.hpp"
 #include "wangge/geo/gdal.hpp"
-#include "wangge/loop/history.hpp"
+#include "wangge/loop/reports.hpp"
 #include "wangge/loop/store.hpp"
+#include "wangge/sample/jishan_history.hpp"
 #include "wangge/store/workspace.hpp"
 
 #include <chrono>
@@ -14,6 +15,7 @@
 #include <map>
 #include <ogr_api.h>
 #include <random>
+#include <set>
 
 using namespace wangge;
 using namespace wangge::loop;
@@ -129,6 +131,10 @@ TEST(LoopStore, CatalogueAndDutiesRoundTrip) {
     EXPECT_EQ(back.functions(), cat.functions());
     EXPECT_EQ(back.majors(), cat.majors());
     EXPECT_EQ(back.categories(), cat.categories());
+    // The town units come from the folder's urban_townships.csv and are stored with it.
+    EXPECT_EQ(back.urban_townships(),
+              (std::set<std::string>{"140824100", "140824400", "140824401"}));
+    EXPECT_EQ(back.urban_townships(), cat.urban_townships());
 
     s.save_duties(setup().duties);
     auto expected = setup().duties.duties();
@@ -339,11 +345,11 @@ TEST(LoopHistory, ReportsAreReadFromCsv) {
 }
 
 TEST(LoopHistory, NinetyDaysAreReproducibleAndRebuildFromTheJournal) {
-    HistoryOptions options;
+    sample::HistoryOptions options;
     options.end = t("2026-04-01T10:00");
     options.seed = 11;
-    const auto history = generate_history(context(), options);
-    const auto again = generate_history(context(), options);
+    const auto history = sample::generate_history(context(), options);
+    const auto again = sample::generate_history(context(), options);
     EXPECT_EQ(history.records, again.records);
     EXPECT_EQ(history.journal, again.journal);
     // About 60 a day on working days, fewer at weekends.
@@ -377,7 +383,7 @@ TEST(LoopHistory, NinetyDaysAreReproducibleAndRebuildFromTheJournal) {
     EXPECT_GT(returned, 0u);
     EXPECT_LT(outside, history.records.size() / 100);
     options.seed = 12;
-    EXPECT_NE(generate_history(context(), options).records, history.records);
+    EXPECT_NE(sample::generate_history(context(), options).records, history.records);
 
     // Stored and read back whole.
     auto s = LoopStore::open(new_workspace());

@@ -5,9 +5,11 @@
 #include "wangge/loop/state_at.hpp"
 #include "wangge/sample/jishan.hpp"
 #include "wangge/sample/jishan_loop.hpp"
+#include "wangge/store/sqlite.hpp"
 #include "wangge/store/workspace.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <set>
 #include <string>
 
@@ -52,6 +54,45 @@ TEST(LoopTimeTravel, StatsAtPastTimesMatchAReplayOfTheJournal) {
     EXPECT_TRUE(s->store()
                     .stats(loop::StatsBy::township, parse_time("2025-12-01T00:00"), s->loop())
                     .empty());
+}
+
+// A store whose ids span more than 100,000 is read in two halves on two connections
+// (LoopStore::stats); the halves must add up to the replay exactly. The sample's matters,
+// journal and steps are copied at ids + 1,000,000 to get such a store.
+TEST(LoopTimeTravel, StatsReadInTwoHalvesMatchAReplay) {
+    const auto path = (test::temp_dir() / "jishan-twice.gpkg").string();
+    std::filesystem::copy_file(sample_workspace(), path,
+                               std::filesystem::copy_options::overwrite_existing);
+    {
+        store::sqlite::Connection db(path, false);
+        db.exec("BEGIN");
+        std::string cols;
+        auto info = db.prepare("SELECT name FROM pragma_table_info('loop_incidents')");
+        while (info.step())
+            if (info.view(0) != "fid") cols += ", " + info.text(0);
+        db.exec("INSERT INTO loop_incidents (fid" + cols + ") SELECT fid + 1000000" + cols +
+                " FROM loop_incidents");
+        db.exec("INSERT INTO loop_journal (incident, from_state, to_state, actor, at, note, "
+                "department, person, deadline, approver, action) SELECT incident + 1000000, "
+                "from_state, to_state, actor, at, note, department, person, deadline, approver, "
+                "action FROM loop_journal ORDER BY fid");
+        db.exec("INSERT INTO loop_steps (incident, seq, clock, department, person, started_at, "
+                "due, ended_at, outcome) SELECT incident + 1000000, seq, clock, department, "
+                "person, started_at, due, ended_at, outcome FROM loop_steps ORDER BY fid");
+        db.exec("COMMIT");
+    }
+    const auto s = loop::Session::open(path);
+    const test::Replay replay(s->store());
+    ASSERT_GT(replay.stored.size(), 38000u);
+    for (const char* text : {"2026-02-17T15:00", "2026-03-01T09:30", "2026-04-01T09:30"}) {
+        const auto t = parse_time(text);
+        const auto records = test::Replay::records(replay.at(s->loop(), t));
+        for (auto by : {loop::StatsBy::township, loop::StatsBy::cell}) {
+            const auto expected = loop::compute_stats(records, by, t, s->loop());
+            EXPECT_EQ(s->store().stats(by, t, s->loop()), expected)
+                << text << " by " << loop::to_string(by);
+        }
+    }
 }
 
 TEST(LoopTimeTravel, ListAndShowAtPastTimesMatchAReplay) {

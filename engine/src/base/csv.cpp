@@ -1,5 +1,7 @@
 #include "wangge/base/csv.hpp"
 
+#include "wangge/base/text.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <fstream>
@@ -162,15 +164,36 @@ std::vector<std::string> split_csv_record(std::string_view record) {
     return fields;
 }
 
-CsvTable CsvTable::read(const std::string& path) {
+namespace {
+
+// Refuses text that is not valid in `encoding`, naming the line and the byte.
+[[noreturn]] void invalid_text(std::string_view text, std::size_t bad, const std::string& encoding,
+                               const std::string& name) {
+    const auto line =
+        1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n');
+    const bool is_utf8 = encoding == "UTF-8" || encoding == "utf-8" || encoding == "UTF8";
+    throw InputError(
+        "not valid " + encoding + " at " + describe_invalid_utf8(text, bad) +
+            (is_utf8 ? "; save the file as UTF-8 (from GBK: iconv -f GBK -t UTF-8)" : ""),
+        {.file = name, .line = line});
+}
+
+} // namespace
+
+CsvTable CsvTable::read(const std::string& path, const std::string& encoding) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw InputError("cannot open file", {.file = path});
-    std::ostringstream text;
-    text << in.rdbuf();
-    return parse(text.str(), path);
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    const std::string text = std::move(buffer).str();
+    const std::string& from = encoding.empty() ? std::string("UTF-8") : encoding;
+    std::string utf8;
+    if (const auto bad = convert_to_utf8(text, from, utf8)) invalid_text(text, *bad, from, path);
+    return parse(utf8, path);
 }
 
 CsvTable CsvTable::parse(std::string_view text, const std::string& name) {
+    if (const auto bad = first_invalid_utf8(text)) invalid_text(text, *bad, "UTF-8", name);
     CsvTable table;
     table.m_path = name;
     std::vector<CsvRecordSpan> records;

@@ -1,11 +1,12 @@
 #include "wangge/loop/catalogue.hpp"
 
-#include "loop/csv.hpp"
+#include "wangge/base/csv.hpp"
 #include "wangge/error.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 
 namespace wangge::loop {
@@ -97,18 +98,51 @@ void Catalogue::index() {
 }
 
 Catalogue Catalogue::load(const std::string& folder) {
-    return load(folder + "/departments.csv", folder + "/functions.csv", folder + "/categories.csv");
+    auto catalogue =
+        load(folder + "/departments.csv", folder + "/functions.csv", folder + "/categories.csv");
+    const std::string urban = folder + "/urban_townships.csv";
+    if (std::filesystem::exists(urban))
+        catalogue.set_urban_townships(read_urban_townships(base::CsvTable::read(urban)));
+    return catalogue;
+}
+
+std::set<std::string> Catalogue::read_urban_townships(const base::CsvTable& table) {
+    const auto code = table.column("code");
+    std::set<std::string> out;
+    for (const auto& row : table.rows()) {
+        auto v = table.field(row, code);
+        if (v.empty()) throw table.error(row, "empty code", "code");
+        out.insert(std::move(v));
+    }
+    return out;
 }
 
 Catalogue Catalogue::load(const std::string& departments_csv, const std::string& functions_csv,
                           const std::string& categories_csv) {
-    using detail::CsvTable;
+    return from_tables([&](int i) {
+        return base::CsvTable::read(i == 0   ? departments_csv
+                                    : i == 1 ? functions_csv
+                                             : categories_csv);
+    });
+}
+
+Catalogue Catalogue::parse(std::string_view departments_csv, std::string_view functions_csv,
+                           std::string_view categories_csv, const std::string& name) {
+    return from_tables([&](int i) {
+        return i == 0   ? base::CsvTable::parse(departments_csv, name + "/departments.csv")
+               : i == 1 ? base::CsvTable::parse(functions_csv, name + "/functions.csv")
+                        : base::CsvTable::parse(categories_csv, name + "/categories.csv");
+    });
+}
+
+Catalogue Catalogue::from_tables(const std::function<base::CsvTable(int)>& table) {
+    using base::CsvTable;
     std::vector<Department> departments;
     std::vector<Function> functions;
     std::vector<MajorCategory> majors;
     std::vector<Category> categories;
 
-    auto require = [](const CsvTable& t, const detail::CsvRow& row, std::size_t col,
+    auto require = [](const CsvTable& t, const base::CsvRow& row, std::size_t col,
                       const char* name) {
         std::string v = t.field(row, col);
         if (v.empty()) throw t.error(row, std::string("empty ") + name, name);
@@ -116,7 +150,7 @@ Catalogue Catalogue::load(const std::string& departments_csv, const std::string&
     };
 
     {
-        const auto t = CsvTable::read(departments_csv);
+        const auto t = table(0);
         const auto code = t.column("code"), name = t.column("name"), kind = t.column("kind");
         std::unordered_map<std::string, std::int64_t> seen;
         for (const auto& row : t.rows()) {
@@ -138,7 +172,7 @@ Catalogue Catalogue::load(const std::string& departments_csv, const std::string&
         }
     }
     {
-        const auto t = CsvTable::read(functions_csv);
+        const auto t = table(1);
         const auto code = t.column("code"), name = t.column("name"), dept = t.column("department");
         const auto fallback = t.optional_column("fallback");
         std::unordered_map<std::string, std::int64_t> seen;
@@ -171,7 +205,7 @@ Catalogue Catalogue::load(const std::string& departments_csv, const std::string&
         }
     }
     {
-        const auto t = CsvTable::read(categories_csv);
+        const auto t = table(2);
         const auto code = t.column("code"), name = t.column("name"), fn = t.column("function"),
                    urgency = t.column("urgency"), dispatch = t.column("dispatch"),
                    handle = t.column("handle"), verify_urban = t.column("verify_urban"),

@@ -1,6 +1,6 @@
 #include "wangge/loop/duties.hpp"
 
-#include "loop/csv.hpp"
+#include "wangge/base/csv.hpp"
 #include "wangge/error.hpp"
 
 #include <algorithm>
@@ -109,7 +109,15 @@ void DutyTable::index() {
 }
 
 DutyTable DutyTable::load(const std::string& path, const Catalogue& catalogue) {
-    const auto t = detail::CsvTable::read(path);
+    return from_table(base::CsvTable::read(path), catalogue);
+}
+
+DutyTable DutyTable::parse(std::string_view csv, const std::string& name,
+                           const Catalogue& catalogue) {
+    return from_table(base::CsvTable::parse(csv, name), catalogue);
+}
+
+DutyTable DutyTable::from_table(const base::CsvTable& t, const Catalogue& catalogue) {
     const auto function = t.column("function"), level = t.column("level"), unit = t.column("unit"),
                department = t.column("department"), person = t.column("person"),
                valid_from = t.column("valid_from"), valid_to = t.column("valid_to");

@@ -31,6 +31,40 @@ class JournalReader {
     Statement m_st;
 };
 
+// The events up to T of many matters, read in one statement in id order (one index search
+// per matter, no statement run per matter): `changed` is the condition on loop_incidents
+// that selects them, with the parameters of the caller's main query (?1 = T).
+class JournalsUpTo {
+  public:
+    JournalsUpTo(const Connection& db, const std::string& changed)
+        : m_st(db.prepare(std::string("SELECT ") + event_columns +
+                          " FROM loop_journal WHERE incident IN (SELECT fid FROM loop_incidents "
+                          "WHERE " +
+                          changed + ") AND at <= ?1 ORDER BY incident, fid")) {}
+
+    Statement& statement() { return m_st; } // to bind the parameters before the first of()
+
+    // The events of matter `id` up to T; ids are asked in increasing order.
+    const std::vector<Event>& of(std::int64_t id) {
+        m_events.clear();
+        if (!m_started) {
+            m_row = m_st.step();
+            m_started = true;
+        }
+        while (m_row && m_st.integer(0) < id)
+            m_row = m_st.step();
+        for (; m_row && m_st.integer(0) == id; m_row = m_st.step())
+            m_events.push_back(read_event(m_st));
+        return m_events;
+    }
+
+  private:
+    Statement m_st;
+    std::vector<Event> m_events;
+    bool m_started = false;
+    bool m_row = false;
+};
+
 // Where a matter was at T. A publish of a redrawn grid (redraw/publish.hpp) moves open
 // matters into the new cells from its effective time and journals each move in
 // redraw_relocations; before that time the matter is where the first later move took it
@@ -64,23 +98,38 @@ class PlaceAt {
     std::optional<Statement> m_st;
 };
 
-std::string moved_after_sql(const Connection& db) {
+std::string moved_ids_sql(const Connection& db) {
     return db.has_table("redraw_relocations")
-               ? "fid IN (SELECT incident FROM redraw_relocations WHERE effective_from > ?1)"
-               : "0";
+               ? "SELECT incident FROM redraw_relocations WHERE effective_from > ?1"
+               : "";
+}
+
+std::string moved_after_sql(const Connection& db) {
+    const std::string ids = moved_ids_sql(db);
+    return ids.empty() ? "" : "fid IN (" + ids + ")";
 }
 
 namespace {
+
+// The conditions on a matter's id and place (?3 = cell, ?4 = township).
+std::string place_condition(const MatterFilter& f, const std::string& moved) {
+    std::string where;
+    if (f.id) where += " AND fid = " + std::to_string(*f.id);
+    const std::string or_moved = moved.empty() ? "" : " OR " + moved;
+    if (!f.cell.empty()) where += " AND (cell = ?3" + or_moved + ")";
+    if (!f.township.empty()) where += " AND (township = ?4" + or_moved + ")";
+    return where;
+}
+
+// The matters that exist at T and changed after it, whose journals are replayed.
+const char* const changed_after = "updated_at > ?1 AND reported_at <= ?1";
 
 // The SQL condition on stored rows that keeps every matter the filter may pass at T (bound
 // parameters: ?1 = T, ?2 = closed_since). A row changed after T is always kept: its state
 // at T is only known after the replay.
 // `moved`: moved_after_sql() (a matter moved by a redraw after T was elsewhere at T).
 std::string sql_condition(const MatterFilter& f, const std::string& moved) {
-    std::string where = "reported_at <= ?1";
-    if (f.id) where += " AND fid = " + std::to_string(*f.id);
-    if (!f.cell.empty()) where += " AND (cell = ?3 OR " + moved + ")";
-    if (!f.township.empty()) where += " AND (township = ?4 OR " + moved + ")";
+    std::string where = "reported_at <= ?1" + place_condition(f, moved);
     std::vector<std::string> stored; // conditions on the stored (= at T) state
     if (f.state) stored.push_back("state = '" + std::string(to_string(*f.state)) + "'");
     if (f.open_only) {
@@ -111,7 +160,16 @@ std::string sql_condition(const MatterFilter& f, const std::string& moved) {
     std::string all;
     for (const auto& c : stored)
         all += (all.empty() ? "" : " AND ") + c;
-    return where + " AND (updated_at > ?1 OR (" + all + "))";
+    where += " AND (updated_at > ?1 OR (" + all + "))";
+    // Open matters (and the overdue ones among them) are few next to all matters: the store's
+    // indexes (loop_incidents_updated, loop_incidents_open_due) name the candidates, which are
+    // then read by id in id order instead of scanning every matter. The condition above
+    // stays the exact one; this only narrows where SQLite looks.
+    const bool indexed = (f.open_only && !f.closed_since) || f.status == Status::overdue;
+    if (indexed)
+        where += std::string(" AND fid IN (SELECT fid FROM loop_incidents WHERE ") + changed_after +
+                 " UNION ALL SELECT fid FROM loop_incidents WHERE " + all + ")";
+    return where;
 }
 
 } // namespace
@@ -143,16 +201,17 @@ Incident incident_at(const Loop& loop, const Incident& stored, std::span<const E
 
 namespace {
 
-// The rule applied to a stored row: `journal` reads the events up to T when it changed later,
-// `place` its cell at T.
-MatterAt at_time(IncidentRecord record, const Loop& loop, LocalTime at, JournalReader& journal,
+// The rule applied to a stored row: `events(id)` gives its journal up to T when it changed
+// later, `place` its cell at T.
+template <class Events>
+MatterAt at_time(IncidentRecord record, const Loop& loop, LocalTime at, Events&& events,
                  PlaceAt& place) {
     MatterAt m;
     place.apply(record, at);
     if (record.incident.updated_at > at) {
-        const auto events = journal.upto(record.incident.report.id, at);
         try {
-            record.incident = loop.rebuild(record.incident.report, events);
+            record.incident =
+                loop.rebuild(record.incident.report, events(record.incident.report.id));
         } catch (const Error& e) {
             throw DataError("cannot replay the journal up to " + format_time(at) + ": " +
                             e.message());
@@ -164,25 +223,63 @@ MatterAt at_time(IncidentRecord record, const Loop& loop, LocalTime at, JournalR
     return m;
 }
 
+// Visits in id order the matters that `where` selects (a condition on loop_incidents: ?1 = T,
+// ?2 = closed_since, ?3 = cell, ?4 = township) as they were at T and pass the filter. The
+// journals of those that changed after T, which `changed` selects with the same parameters,
+// are read alongside in one statement.
+void visit_at(const Connection& db, const Loop& loop, LocalTime at, const MatterFilter& filter,
+              const std::string& where, const std::string& changed,
+              const std::function<void(MatterAt&&)>& visit) {
+    // One snapshot for the scan and the replays (and one file lock instead of one per query).
+    const ReadTransaction snapshot(db);
+    auto st = db.prepare(std::string("SELECT ") + incident_columns + " FROM loop_incidents WHERE " +
+                         where + " ORDER BY fid");
+    JournalsUpTo journals(db, changed);
+    const std::string at_text = format_time(at);
+    const std::string since_text = filter.closed_since ? format_time(*filter.closed_since) : "";
+    for (Statement* s : {&st, &journals.statement()}) {
+        s->bind(1, std::string_view(at_text));
+        if (filter.closed_since && s == &st) s->bind(2, std::string_view(since_text));
+        if (!filter.cell.empty()) s->bind(3, std::string_view(filter.cell));
+        if (!filter.township.empty()) s->bind(4, std::string_view(filter.township));
+    }
+    PlaceAt place(db);
+    const auto events = [&journals](std::int64_t id) -> const std::vector<Event>& {
+        return journals.of(id);
+    };
+    while (st.step()) {
+        MatterAt m = at_time(read_record(st), loop, at, events, place);
+        if (matches(m, filter)) visit(std::move(m));
+    }
+}
+
 } // namespace
 
 void for_each_matter_at(const LoopStore& store, const Loop& loop, LocalTime at,
                         const MatterFilter& filter, const std::function<void(MatterAt&&)>& visit) {
     const Connection& db = StoreAccess::db(store);
-    auto st = db.prepare(std::string("SELECT ") + incident_columns + " FROM loop_incidents WHERE " +
-                         sql_condition(filter, moved_after_sql(db)) + " ORDER BY fid");
-    const std::string at_text = format_time(at);
-    st.bind(1, std::string_view(at_text));
-    const std::string since_text = filter.closed_since ? format_time(*filter.closed_since) : "";
-    if (filter.closed_since) st.bind(2, std::string_view(since_text));
-    if (!filter.cell.empty()) st.bind(3, std::string_view(filter.cell));
-    if (!filter.township.empty()) st.bind(4, std::string_view(filter.township));
-    JournalReader journal(db);
-    PlaceAt place(db);
-    while (st.step()) {
-        MatterAt m = at_time(read_record(st), loop, at, journal, place);
-        if (matches(m, filter)) visit(std::move(m));
-    }
+    const std::string moved = moved_after_sql(db);
+    visit_at(db, loop, at, filter, sql_condition(filter, moved),
+             changed_after + place_condition(filter, moved), visit);
+}
+
+void for_each_changed_matter_at(const Connection& db, const Loop& loop, LocalTime at,
+                                std::int64_t from, std::int64_t to,
+                                const std::function<void(MatterAt&&)>& visit) {
+    const std::string moved = moved_ids_sql(db);
+    // The id range is checked on the index entries (unary +: not a rowid range to scan).
+    const std::string changed = std::string(changed_after) +
+                                " AND +fid >= " + std::to_string(from) + " AND +fid < " +
+                                std::to_string(to);
+    // Read by id from the index (ORDER BY fid alone would make SQLite scan every matter).
+    visit_at(db, loop, at, {},
+             "reported_at <= ?1 AND fid IN (SELECT fid FROM loop_incidents WHERE " + changed +
+                 (moved.empty() ? ""
+                                : " UNION SELECT * FROM (" + moved +
+                                      ") WHERE incident >= " + std::to_string(from) +
+                                      " AND incident < " + std::to_string(to)) +
+                 ")",
+             changed, visit);
 }
 
 std::vector<MatterAt> matters_at(const LoopStore& store, const Loop& loop, LocalTime at,
@@ -208,7 +305,9 @@ std::optional<MatterAt> Replayer::matter(std::int64_t id) {
     if (!m_incident.step()) return std::nullopt;
     auto record = read_record(m_incident);
     if (record.incident.report.reported_at > m_at) return std::nullopt;
-    return at_time(std::move(record), m_loop, m_at, *m_journal, *m_place);
+    return at_time(
+        std::move(record), m_loop, m_at,
+        [this](std::int64_t matter) { return m_journal->upto(matter, m_at); }, *m_place);
 }
 
 std::optional<MatterAt> matter_at(const LoopStore& store, const Loop& loop, std::int64_t id,

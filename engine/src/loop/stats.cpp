@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <deque>
 #include <future>
 #include <map>
+#include <thread>
 #include <unordered_map>
 
 namespace wangge::loop {
@@ -74,6 +76,31 @@ class StatsAccumulator {
         }
     }
 
+    // Adds the sums of another accumulator of the same time.
+    void merge(StatsAccumulator&& other) {
+        for (auto& g : other.m_groups) {
+            auto it = m_index.find(std::string_view(g.row.key));
+            if (it == m_index.end()) {
+                m_groups.push_back(std::move(g));
+                it = m_index.emplace(m_groups.back().row.key, m_groups.size() - 1).first;
+                continue;
+            }
+            Group& mine = m_groups[it->second];
+            StatsRow& a = mine.row;
+            const StatsRow& b = g.row;
+            a.total += b.total;
+            a.closed += b.closed;
+            a.closed_on_time += b.closed_on_time;
+            a.open_overdue += b.open_overdue;
+            a.open_late += b.open_late;
+            a.backlog += b.backlog;
+            a.supervised += b.supervised;
+            a.returns += b.returns;
+            a.reworks += b.reworks;
+            mine.minutes.insert(mine.minutes.end(), g.minutes.begin(), g.minutes.end());
+        }
+    }
+
     std::vector<StatsRow> finish() {
         std::vector<StatsRow> out;
         out.reserve(m_groups.size());
@@ -120,6 +147,23 @@ class StatsAccumulator {
 } // namespace
 
 namespace {
+
+// A second read-only connection to the store's file that shares the snapshot `db` holds (a
+// read transaction that has read): it begins its own read at once, without waiting, which
+// succeeds only while no writer is committing. nullopt when it cannot.
+std::optional<Connection> second_reader(const Connection& db) {
+    try {
+        Connection c(db.path(), true);
+        sqlite3_busy_handler(c.get(), nullptr, nullptr); // fail at once rather than wait
+        c.exec("PRAGMA mmap_size = 1073741824");         // as the store's (LoopStore::open)
+        c.exec("BEGIN");
+        auto first = c.prepare("SELECT 1 FROM loop_incidents LIMIT 1");
+        (void)first.step();
+        return c; // the transaction stays open until the connection closes
+    } catch (const StoreError&) {
+        return std::nullopt;
+    }
+}
 
 // The row a matter counts in.
 std::string_view key_of(const IncidentRecord& r, StatsBy by) {
@@ -178,92 +222,92 @@ std::vector<StatsRow> LoopStore::stats(StatsBy by, LocalTime at, const Loop& loo
     }
     // The time-travel rule (state_at.hpp): matters reported after `at` do not exist; a stored
     // row not changed after `at` is its state at `at` and is summed here; the few changed
-    // later (or moved to another cell by a redraw after `at`) are set aside and replayed up
-    // to `at` at the end.
-    auto st =
-        m_impl->db.prepare("SELECT " + key +
-                           ", state, late, due, reported_at, closed_at, returns, reworks, "
-                           "updated_at > ?1 OR " +
-                           moved_after_sql(m_impl->db) +
-                           ", fid, supervised FROM loop_incidents "
-                           "WHERE reported_at <= ?1 AND (updated_at > ?1 OR state <> 'rejected')");
+    // later (or moved to another cell by a redraw after `at`) are replayed up to `at` at the
+    // end (for_each_changed_matter_at), from the same snapshot. Most matters pass, so the
+    // table is read in order rather than through an index (NOT INDEXED).
+    const Connection& db = m_impl->db;
+    const ReadTransaction snapshot(db);
+    const std::string moved = moved_after_sql(db);
+    const std::string sql = "SELECT " + key +
+                            ", state, late, due, reported_at, closed_at, returns, reworks, "
+                            "supervised FROM loop_incidents NOT INDEXED WHERE fid >= ?2 AND "
+                            "fid < ?3 AND reported_at <= ?1 AND updated_at <= ?1 AND "
+                            "state <> 'rejected'" +
+                            (moved.empty() ? std::string() : " AND NOT " + moved);
     const std::string at_text = format_time(at);
-    st.bind(1, std::string_view(at_text));
-    std::vector<std::int64_t> changed;
-    // One pass in two halves of about equal cost: this thread steps SQLite and copies the
-    // columns of a chunk of rows into one flat buffer (no allocation per row); a second
-    // thread parses the times and sums the chunk before, so a million matters take about
-    // half the time of doing both in turn.
-    struct Raw {
-        std::uint32_t key = 0, key_len = 0;
-        std::uint32_t due = 0, due_len = 0; // len 0: NULL
-        std::uint32_t reported = 0, reported_len = 0;
-        std::uint32_t closed = 0, closed_len = 0;
-        State state = State::reported;
-        bool late = false;
-        bool supervised = false;
-        int returns = 0;
-        int reworks = 0;
-    };
-    struct Chunk {
-        std::string text;
-        std::vector<Raw> rows;
-    };
-    constexpr std::size_t chunk_rows = 32768;
-    StatsAccumulator acc(at, loop.calendar());
-    const auto consume = [&acc](const Chunk& c) {
-        const std::string_view text(c.text);
-        const auto time = [&text](std::uint32_t off,
-                                  std::uint32_t len) -> std::optional<LocalTime> {
-            if (len == 0) return std::nullopt;
-            return stored_time(text.substr(off, len));
-        };
-        for (const Raw& r : c.rows)
-            acc.add(text.substr(r.key, r.key_len), r.state, r.late, time(r.due, r.due_len),
-                    stored_time(text.substr(r.reported, r.reported_len)),
-                    time(r.closed, r.closed_len), r.returns, r.reworks, r.supervised);
-    };
-    const auto copy = [](Chunk& c, std::string_view v, std::uint32_t& off, std::uint32_t& len) {
-        off = static_cast<std::uint32_t>(c.text.size());
-        len = static_cast<std::uint32_t>(v.size());
-        c.text.append(v);
-    };
-    std::array<Chunk, 2> chunks;
-    std::size_t current = 0;
-    // Declared after everything the worker uses: on an exception its destructor waits for
-    // the worker before those go away.
-    std::future<void> pending;
-    bool more = true;
-    while (more) {
-        Chunk& c = chunks[current];
-        c.text.clear();
-        c.rows.clear();
-        while (c.rows.size() < chunk_rows && (more = st.step())) {
-            if (st.integer(8) != 0) {
-                changed.push_back(st.integer(9));
-                continue;
-            }
-            Raw r;
-            copy(c, st.view(0), r.key, r.key_len);
-            r.state = state_from(st.view(1));
-            r.late = st.integer(2) != 0;
-            if (!st.is_null(3)) copy(c, st.view(3), r.due, r.due_len);
-            copy(c, st.view(4), r.reported, r.reported_len);
-            if (!st.is_null(5)) copy(c, st.view(5), r.closed, r.closed_len);
-            r.returns = static_cast<int>(st.integer(6));
-            r.reworks = static_cast<int>(st.integer(7));
-            r.supervised = st.integer(10) != 0;
-            c.rows.push_back(r);
+    // Sums the stored rows with ids in [from, to) read through `conn`.
+    const auto sum = [&](const Connection& conn, StatsAccumulator& acc, std::int64_t from,
+                         std::int64_t to) {
+        auto st = conn.prepare(sql);
+        st.bind(1, std::string_view(at_text)).bind(2, from).bind(3, to);
+        while (st.step()) {
+            // Only the times the accumulator uses are parsed: the deadline of an open matter,
+            // the report and close of a closed one.
+            const State state = state_from(st.view(1));
+            const bool closed = state == State::closed;
+            acc.add(st.view(0), state, st.integer(2) != 0, closed ? std::nullopt : time_from(st, 3),
+                    closed ? stored_time(st.view(4)) : LocalTime{},
+                    closed ? time_from(st, 5) : std::nullopt, static_cast<int>(st.integer(6)),
+                    static_cast<int>(st.integer(7)), st.integer(8) != 0);
         }
-        if (pending.valid()) pending.get();
-        if (!c.rows.empty())
-            pending = std::async(std::launch::async, [&consume, &c] { consume(c); });
-        current ^= 1;
+    };
+    // The first read takes the snapshot (and, outside WAL mode, the file's shared lock).
+    auto range = db.prepare("SELECT min(fid), max(fid) FROM loop_incidents");
+    range.step();
+    const std::int64_t first = range.integer(0), last = range.integer(1) + 1;
+    range.reset();
+    StatsAccumulator acc(at, loop.calendar());
+    const auto replay = [&](const Connection& conn, StatsAccumulator& into, std::int64_t from,
+                            std::int64_t to) {
+        for_each_changed_matter_at(conn, loop, at, from, to,
+                                   [&](MatterAt&& m) { add_record(into, m.record, by); });
+    };
+    // Reading SQLite rows and replaying journals is most of the cost: a second connection on
+    // another thread shares the work. It must see the same snapshot, which the shared lock
+    // held above guarantees in SQLite's rollback mode; in WAL mode, or when a writer is about
+    // to commit, it could not, so one thread reads everything.
+    std::optional<Connection> second;
+    if (last - first > 100000 && std::thread::hardware_concurrency() > 1) {
+        auto mode = db.prepare("PRAGMA journal_mode");
+        if (mode.step() && mode.view(0) != "wal") second = second_reader(db);
     }
-    if (pending.valid()) pending.get();
-    Replayer replayer(*this, loop, at);
-    for (const auto id : changed)
-        if (const auto m = replayer.matter(id)) add_record(acc, m->record, by);
+    if (!second) {
+        sum(db, acc, first, last);
+        replay(db, acc, first, last);
+        return acc.finish();
+    }
+    // Each thread first replays half of the changed matters (split by count: they cluster at
+    // the newest ids), then both take the stored rows in 32 id ranges in turn, so they finish
+    // together.
+    auto median = db.prepare("SELECT fid FROM loop_incidents WHERE updated_at > ?1 AND "
+                             "reported_at <= ?1 ORDER BY fid LIMIT 1 OFFSET (SELECT count(*) / 2 "
+                             "FROM loop_incidents WHERE updated_at > ?1 AND reported_at <= ?1)");
+    median.bind(1, std::string_view(at_text));
+    const std::int64_t middle = median.step() ? median.integer(0) : last;
+    median.reset();
+    constexpr int ranges = 32;
+    std::atomic<int> next{0};
+    const auto bound = [&](int i) { return first + (last - first) * i / ranges; };
+    const auto take = [&](const Connection& conn, StatsAccumulator& into) {
+        for (int i = next++; i < ranges; i = next++)
+            sum(conn, into, bound(i), bound(i + 1));
+    };
+    StatsAccumulator other(at, loop.calendar());
+    auto pending = std::async(std::launch::async, [&] {
+        replay(*second, other, middle, last);
+        take(*second, other);
+    });
+    // The worker is waited for before `other` and `second` go away, also on an error here.
+    try {
+        replay(db, acc, first, middle);
+        take(db, acc);
+    } catch (...) {
+        next = ranges;
+        pending.wait();
+        throw;
+    }
+    pending.get();
+    acc.merge(std::move(other));
     return acc.finish();
 }
 

@@ -17,6 +17,9 @@ using namespace detail;
 
 namespace {
 
+// Two indexes serve the time-travel rule (state_at.hpp) without reading every matter:
+// loop_incidents_updated finds the matters changed after T (the only ones replayed), and the
+// partial loop_incidents_open_due the open ones past their deadline (overdue now or at T).
 const char* const schema = R"(
 CREATE TABLE IF NOT EXISTS loop_departments (
   code TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL);
@@ -40,6 +43,9 @@ CREATE TABLE IF NOT EXISTS loop_incidents (
   boundary_distance_m REAL, near_boundary BOOLEAN NOT NULL, route_department TEXT,
   route_person TEXT, route_fallback BOOLEAN NOT NULL, note TEXT);
 CREATE INDEX IF NOT EXISTS loop_incidents_cell ON loop_incidents (cell);
+CREATE INDEX IF NOT EXISTS loop_incidents_updated ON loop_incidents (updated_at, reported_at);
+CREATE INDEX IF NOT EXISTS loop_incidents_open_due ON loop_incidents (due)
+  WHERE state NOT IN ('closed', 'rejected');
 CREATE TABLE IF NOT EXISTS loop_journal (
   fid INTEGER PRIMARY KEY, incident INTEGER NOT NULL, from_state TEXT NOT NULL,
   to_state TEXT NOT NULL, actor TEXT, at TEXT NOT NULL, note TEXT, department TEXT,
@@ -88,7 +94,7 @@ IncidentRecord make_record(const Report& report, const ImportContext& context) {
         r.village = cell->village_code;
         r.township = cell->township_code;
     }
-    const bool urban = context.options.urban_townships.count(r.township) > 0;
+    const bool urban = context.loop.catalogue().urban_townships().count(r.township) > 0;
     try {
         r.incident = context.loop.open(
             {report.id, report.category, urban, report.at, report.reporter, report.note});
@@ -137,7 +143,8 @@ LoopStore LoopStore::open(const std::string& gpkg_path) {
     const bool had_incidents = impl->db.has_table("loop_incidents");
     const bool had_steps = impl->db.has_table("loop_steps");
     if (!had_incidents || !impl->db.has_table("loop_settings") || !had_steps ||
-        !impl->db.has_column("loop_journal", "approver")) {
+        !impl->db.has_column("loop_journal", "approver") ||
+        !impl->db.has_index("loop_incidents_open_due")) {
         Transaction tx(impl->db);
         impl->db.exec(schema);
         if (!impl->db.has_column("loop_journal", "approver"))
@@ -218,10 +225,25 @@ void write_setting(const Connection& db, const std::string& key, const std::stri
 
 } // namespace
 
+namespace {
+
+// The catalogue's urban townships live in a setting, one code a line.
+constexpr const char* urban_setting = "urban_townships";
+
+void write_urban_townships(const Connection& db, const Catalogue& catalogue) {
+    std::string codes;
+    for (const auto& c : catalogue.urban_townships())
+        codes += (codes.empty() ? "" : "\n") + c;
+    write_setting(db, urban_setting, codes);
+}
+
+} // namespace
+
 void LoopStore::save_catalogue(const Catalogue& catalogue) {
     const auto& db = m_impl->db;
     Transaction tx(db);
     write_catalogue(db, catalogue);
+    write_urban_townships(db, catalogue);
     tx.commit();
 }
 
@@ -229,6 +251,7 @@ void LoopStore::save_catalogue(const Catalogue& catalogue, const std::string& ca
     const auto& db = m_impl->db;
     Transaction tx(db);
     write_catalogue(db, catalogue);
+    write_urban_townships(db, catalogue);
     write_setting(db, "calendar", calendar_json);
     tx.commit();
 }
@@ -266,8 +289,20 @@ Catalogue LoopStore::load_catalogue() const {
             c.closing_condition = cat.text(9);
             categories.push_back(std::move(c));
         }
-        return Catalogue(std::move(departments), std::move(functions), std::move(majors),
-                         std::move(categories));
+        Catalogue catalogue(std::move(departments), std::move(functions), std::move(majors),
+                            std::move(categories));
+        // A workspace whose catalogue was stored before the setting existed has none.
+        if (const auto codes = setting(urban_setting)) {
+            std::set<std::string> urban;
+            std::string_view rest = *codes;
+            while (!rest.empty()) {
+                const auto end = std::min(rest.find('\n'), rest.size());
+                urban.emplace(rest.substr(0, end));
+                rest.remove_prefix(std::min(end + 1, rest.size()));
+            }
+            catalogue.set_urban_townships(std::move(urban));
+        }
+        return catalogue;
     } catch (const Error& e) {
         throw StoreError("stored catalogue is inconsistent: " + e.message(),
                          {.file = db.path(), .layer = "loop_categories"});

@@ -21,6 +21,7 @@ namespace detail {
 using store::gpkg::point_blob;
 using store::gpkg::point_from_blob;
 using store::sqlite::Connection;
+using store::sqlite::ReadTransaction;
 using store::sqlite::Statement;
 using store::sqlite::Transaction;
 } // namespace detail
@@ -82,7 +83,16 @@ class PlaceAt;
 
 // The SQL condition (parameter ?1 = T) that holds for the matters a redraw moved to another
 // cell after T: their stored cell is not their cell at T (state_at.cpp, PlaceAt).
+// Empty when no redraw was ever published. moved_ids_sql(): the ids of those matters.
 [[nodiscard]] std::string moved_after_sql(const detail::Connection& db);
+[[nodiscard]] std::string moved_ids_sql(const detail::Connection& db);
+
+// Visits in id order the matters with ids in [from, to) that exist at T and changed or were
+// moved by a redraw after it, as they were at T (the rest of a statistics scan reads stored
+// rows as they are), through `db`, which may be another connection to the store's file.
+void for_each_changed_matter_at(const detail::Connection& db, const Loop& loop, LocalTime at,
+                                std::int64_t from, std::int64_t to,
+                                const std::function<void(MatterAt&&)>& visit);
 
 // matter_at() for many matters at one time T, with its statements prepared once (the
 // replay of the matters that changed after T in statistics).

@@ -1,7 +1,7 @@
 #include "wangge/sample/catalogue.hpp"
 
 #include "embedded_admin.hpp"
-#include "loop/csv.hpp"
+#include "wangge/base/csv.hpp"
 #include "wangge/error.hpp"
 
 namespace wangge::sample {
@@ -9,7 +9,7 @@ namespace wangge::sample {
 namespace {
 // The data/admin/ files: a header line, quoted names, the parent code in parent_column.
 std::vector<AdminName> parse_admin_csv(const std::string& text, const std::string& parent_column) {
-    const auto t = loop::detail::CsvTable::parse(text, "admin catalogue");
+    const auto t = base::CsvTable::parse(text, "admin catalogue");
     const auto code = t.column("code"), name = t.column("name"), parent = t.column(parent_column);
     std::vector<AdminName> out;
     out.reserve(t.rows().size());

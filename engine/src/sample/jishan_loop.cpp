@@ -1,59 +1,20 @@
 #include "wangge/sample/jishan_loop.hpp"
 
 #include "embedded_catalogue.hpp"
+#include "wangge/base/csv.hpp"
 #include "wangge/error.hpp"
-#include "wangge/loop/history.hpp"
 #include "wangge/loop/session.hpp"
-
-#include <atomic>
-#include <filesystem>
-#include <fstream>
-#include <unistd.h>
+#include "wangge/sample/jishan_history.hpp"
 
 namespace wangge::sample {
 
-namespace {
-
-namespace fs = std::filesystem;
-
-// The loaders read files: the embedded texts are written to a private temporary folder
-// that is removed again however the loading ends.
-class TempFolder {
-  public:
-    TempFolder() {
-        static std::atomic<int> counter{0};
-        m_path = fs::temp_directory_path() / ("wangge-catalogue-" + std::to_string(::getpid()) +
-                                              "-" + std::to_string(counter++));
-        fs::create_directories(m_path);
-    }
-    ~TempFolder() {
-        std::error_code ec;
-        fs::remove_all(m_path, ec);
-    }
-    TempFolder(const TempFolder&) = delete;
-    TempFolder& operator=(const TempFolder&) = delete;
-    TempFolder(TempFolder&&) = delete;
-    TempFolder& operator=(TempFolder&&) = delete;
-
-    [[nodiscard]] std::string write(const std::string& name, const char* text) const {
-        const auto path = (m_path / name).string();
-        std::ofstream out(path, std::ios::binary);
-        out << text;
-        if (!out) throw StoreError("cannot write a temporary file", {.file = path});
-        return path;
-    }
-
-  private:
-    fs::path m_path;
-};
-
-} // namespace
-
 loop::Catalogue jishan_catalogue() {
-    const TempFolder tmp;
-    return loop::Catalogue::load(tmp.write("departments.csv", embedded::departments_csv),
-                                 tmp.write("functions.csv", embedded::functions_csv),
-                                 tmp.write("categories.csv", embedded::categories_csv));
+    const std::string name = "data/catalogue (built in)";
+    auto catalogue = loop::Catalogue::parse(embedded::departments_csv, embedded::functions_csv,
+                                            embedded::categories_csv, name);
+    catalogue.set_urban_townships(loop::Catalogue::read_urban_townships(
+        base::CsvTable::parse(embedded::urban_townships_csv, name + "/urban_townships.csv")));
+    return catalogue;
 }
 
 std::string jishan_calendar_json() {
@@ -61,10 +22,10 @@ std::string jishan_calendar_json() {
 }
 
 loop::DutyTable jishan_duties(const grid::Grid& grid, const loop::Catalogue& catalogue) {
-    const TempFolder tmp;
-    auto duties = loop::DutyTable::load(tmp.write("duties.csv", embedded::duties_jishan_sample_csv),
-                                        catalogue)
-                      .duties();
+    auto duties =
+        loop::DutyTable::parse(embedded::duties_jishan_sample_csv,
+                               "data/catalogue/duties-jishan-sample.csv (built in)", catalogue)
+            .duties();
     // The grid worker of a cell (named as the history's reporters are) holds the cell's
     // territorial matters and its information gathering, inside the township's office.
     const std::chrono::year_month_day from{std::chrono::year{2026}, std::chrono::January,
@@ -91,12 +52,12 @@ JishanLoopSummary write_jishan_loop(const std::string& workspace,
     session->save_catalogue(jishan_catalogue(), jishan_calendar_json());
     session->save_duties(jishan_duties(session->grid(), session->catalogue()));
 
-    loop::HistoryOptions ho;
+    HistoryOptions ho;
     ho.end = loop::parse_time(jishan_reference_time);
     ho.days = options.days;
     ho.reports_per_day = options.reports_per_day;
     ho.seed = options.seed;
-    const auto history = loop::generate_history(session->context(), ho);
+    const auto history = generate_history(session->context(), ho);
     session->store().insert(history.records, history.journal, session->loop());
 
     JishanLoopSummary s;

@@ -92,6 +92,12 @@ bool Connection::has_table(const std::string& name) const {
     return st.step();
 }
 
+bool Connection::has_index(const std::string& name) const {
+    auto st = prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?");
+    st.bind(1, std::string_view(name));
+    return st.step();
+}
+
 bool Connection::has_column(const std::string& table, const std::string& column) const {
     auto st = prepare("SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
     st.bind(1, std::string_view(table)).bind(2, std::string_view(column));

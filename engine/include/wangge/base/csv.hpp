@@ -8,6 +8,8 @@
 // - A quote inside an unquoted field (`5" pipe`) is kept as it is.
 // - A quote left open at the end of the text is an error naming the line the record began on.
 // - Every record knows the line it starts on (1-based), so errors name file and line.
+// - A table's text is UTF-8 (stored text that is not would break every JSON reader of the
+//   workspace later): other bytes are refused naming the line and the byte offset.
 //
 // Two levels: find_records()/FieldReader split a buffer without copying (for large inputs,
 // e.g. assignment of millions of points); CsvTable reads a whole small file with a header
@@ -81,10 +83,12 @@ struct CsvRow {
 // with '#' are comments.
 class CsvTable {
   public:
-    // Throws InputError naming file and line when the file cannot be read, has no header, a
-    // malformed field, or a row with more fields than the header.
-    static CsvTable read(const std::string& path);
-    // `name` is the file name errors give (the text may be compiled in).
+    // Throws InputError naming file and line when the file cannot be read, is not valid text
+    // in `encoding` (naming the byte too; another encoding than UTF-8, e.g. GBK, is
+    // converted), has no header, a malformed field, or a row with more fields than the header.
+    static CsvTable read(const std::string& path, const std::string& encoding = "UTF-8");
+    // The same rules for text in memory, which must be UTF-8; `name` is the file name errors
+    // give (the text may be compiled in or come from elsewhere).
     static CsvTable parse(std::string_view text, const std::string& name);
 
     [[nodiscard]] const std::string& path() const noexcept { return m_path; }

@@ -18,8 +18,11 @@
 // Thread safety: a loaded Catalogue is immutable; const members are safe from any thread.
 #pragma once
 
+#include "wangge/base/csv.hpp"
 #include "wangge/loop/calendar.hpp"
 
+#include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -90,6 +93,19 @@ class Catalogue {
     static Catalogue load(const std::string& folder);
     static Catalogue load(const std::string& departments_csv, const std::string& functions_csv,
                           const std::string& categories_csv);
+    // The same tables as text (UTF-8); errors name `name`/departments.csv and so on.
+    static Catalogue parse(std::string_view departments_csv, std::string_view functions_csv,
+                           std::string_view categories_csv, const std::string& name);
+
+    // The township-level units counted as town (城区: the verify_urban limits apply); all
+    // others are countryside. load(folder) reads them from the folder's optional
+    // urban_townships.csv (a `code` column); without it there are none.
+    [[nodiscard]] const std::set<std::string>& urban_townships() const noexcept {
+        return m_urban_townships;
+    }
+    void set_urban_townships(std::set<std::string> codes) { m_urban_townships = std::move(codes); }
+    // The codes of an urban_townships.csv table; throws InputError naming file and line.
+    [[nodiscard]] static std::set<std::string> read_urban_townships(const base::CsvTable& table);
 
     [[nodiscard]] const std::vector<Department>& departments() const noexcept {
         return m_departments;
@@ -109,7 +125,11 @@ class Catalogue {
     [[nodiscard]] const Function* fallback_function() const;
 
   private:
+    // Reads the tables in order (0 departments, 1 functions, 2 categories), each only when
+    // the ones before passed, so the first error found is the one reported.
+    static Catalogue from_tables(const std::function<base::CsvTable(int)>& table);
     void index();
+    std::set<std::string> m_urban_townships;
     std::vector<Department> m_departments;
     std::vector<Function> m_functions;
     std::vector<MajorCategory> m_majors;

@@ -93,6 +93,9 @@ class DutyTable {
     DutyTable(std::vector<Duty> duties, const Catalogue& catalogue);
 
     static DutyTable load(const std::string& path, const Catalogue& catalogue);
+    // The same table as text (UTF-8); errors name `name` as the file.
+    static DutyTable parse(std::string_view csv, const std::string& name,
+                           const Catalogue& catalogue);
 
     [[nodiscard]] const std::vector<Duty>& duties() const noexcept { return m_duties; }
 
@@ -111,6 +114,7 @@ class DutyTable {
                                   std::chrono::year_month_day date) const;
 
   private:
+    static DutyTable from_table(const base::CsvTable& table, const Catalogue& catalogue);
     void index();
     // Transparent, so lookups need not allocate a key string.
     struct KeyHash {

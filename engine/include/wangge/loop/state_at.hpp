@@ -55,7 +55,8 @@ struct MatterFilter {
 // Whether a matter as it was at T passes the filter (the exact check behind the SQL one).
 [[nodiscard]] bool matches(const MatterAt& matter, const MatterFilter& filter);
 
-// Visits every matter that exists at `at` and passes the filter, in id order.
+// Visits every matter that exists at `at` and passes the filter, in id order, all from one read
+// snapshot of the store; `visit` must not write through the store.
 void for_each_matter_at(const LoopStore& store, const Loop& loop, LocalTime at,
                         const MatterFilter& filter, const std::function<void(MatterAt&&)>& visit);
 [[nodiscard]] std::vector<MatterAt> matters_at(const LoopStore& store, const Loop& loop,

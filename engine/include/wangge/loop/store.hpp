@@ -73,8 +73,6 @@ struct IncidentRecord {
 struct ImportOptions {
     // Distance to the nearest cell boundary under which a matter is flagged.
     double near_boundary_m = 30;
-    // Township-level units counted as town (1 h verification); the rest are countryside.
-    std::set<std::string> urban_townships{"140824100", "140824400", "140824401"};
     // The time new reports are judged against (check_report_time); nullopt: the machine's
     // clock. A generated history sets it to its own "now".
     std::optional<LocalTime> now;

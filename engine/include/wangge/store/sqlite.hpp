@@ -58,6 +58,7 @@ class Connection {
     void exec(const std::string& sql) const;
     [[nodiscard]] Statement prepare(std::string_view sql) const;
     [[nodiscard]] bool has_table(const std::string& name) const;
+    [[nodiscard]] bool has_index(const std::string& name) const;
     [[nodiscard]] bool has_column(const std::string& table, const std::string& column) const;
     [[noreturn]] void fail(const std::string& what) const;
     // The last error, in words; a lock held past the timeout says so and what to do.
@@ -134,6 +135,26 @@ class Transaction {
         m_db->exec("COMMIT");
         m_db = nullptr;
     }
+
+  private:
+    const Connection* m_db;
+};
+
+// One read snapshot over several statements: BEGIN on construction, COMMIT on destruction.
+// Every statement in between sees the same data, and SQLite takes its file lock once instead
+// of once per statement (a million-matter replay runs thousands). Inside a transaction
+// already open on the connection it does nothing.
+class ReadTransaction {
+  public:
+    explicit ReadTransaction(const Connection& db)
+        : m_db(sqlite3_get_autocommit(db.get()) ? &db : nullptr) {
+        if (m_db) db.exec("BEGIN");
+    }
+    ~ReadTransaction() {
+        if (m_db) sqlite3_exec(m_db->get(), "COMMIT", nullptr, nullptr, nullptr);
+    }
+    ReadTransaction(const ReadTransaction&) = delete;
+    ReadTransaction& operator=(const ReadTransaction&) = delete;
 
   private:
     const Connection* m_db;
