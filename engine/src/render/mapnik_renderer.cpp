@@ -1,5 +1,6 @@
 // The Mapnik bridge: the only source file that includes Mapnik (its headers compile slowly).
 // One mapnik::Map per Renderer (per thread); datasources built from MapData.
+#include "imagery_draw.hpp"
 #include "print.hpp"
 #include "wangge/error.hpp"
 #include "wangge/geo/gdal.hpp"
@@ -35,6 +36,7 @@
 #include <mapnik/geometry.hpp>
 #include <mapnik/image.hpp>
 #include <mapnik/image_reader.hpp>
+#include <mapnik/image_scaling.hpp>
 #include <mapnik/image_util.hpp>
 #include <mapnik/layer.hpp>
 #include <mapnik/load_map.hpp>
@@ -318,6 +320,33 @@ std::string format_for(const std::string& path, const std::string& format) {
     return f;
 }
 
+// True when the style draws enlarged imagery exactly as detail::EnlargedImagery does: the
+// layer "imagery" first, its style "imagery-enlarged" one unconditional rule with one plain
+// bilinear RasterSymbolizer (opacity 1, no compositing, colorizer or filters).
+bool plain_enlarged_imagery(const mapnik::Map& map) {
+    if (map.layers().empty() || map.layers().front().name() != "imagery") return false;
+    const auto it = map.styles().find("imagery-enlarged");
+    if (it == map.styles().end()) return false;
+    const auto& st = it->second;
+    if (st.get_opacity() != 1.0F || st.comp_op() || !st.image_filters().empty() ||
+        !st.direct_image_filters().empty() || st.get_rules().size() != 1)
+        return false;
+    const auto& r = st.get_rules().front();
+    if (r.get_symbolizers().size() != 1 || r.has_else_filter() || r.has_also_filter() ||
+        (r.get_filter() && mapnik::to_expression_string(*r.get_filter()) != "true") ||
+        !r.get_symbolizers().front().is<mapnik::raster_symbolizer>())
+        return false;
+    const auto& sym = mapnik::util::get<mapnik::raster_symbolizer>(r.get_symbolizers().front());
+    const auto& props = sym.properties;
+    for (const auto k :
+         {mapnik::keys::comp_op, mapnik::keys::colorizer, mapnik::keys::premultiplied,
+          mapnik::keys::filter_factor, mapnik::keys::mesh_size})
+        if (props.count(k)) return false;
+    return mapnik::get<mapnik::scaling_method_e>(
+               sym, mapnik::keys::scaling, mapnik::SCALING_NEAR) == mapnik::SCALING_BILINEAR &&
+           mapnik::get<double>(sym, mapnik::keys::opacity, 1.0) == 1.0;
+}
+
 } // namespace
 
 void init_mapnik() {
@@ -443,9 +472,11 @@ struct Renderer::Impl {
     std::string style_file;
     std::string style_dir;
     mapnik::Map map;
-    double imagery_res = 0;             // the imagery's metres (EPSG:3857) per pixel, 0 = unknown
-    double max_magnification = 0;       // imagery_max_magnification of the style, 0 = no limit
-    bool imagery_hidden = false;        // the last draw left the imagery out (over-zoom)
+    double imagery_res = 0;       // the imagery's metres (EPSG:3857) per pixel, 0 = unknown
+    double max_magnification = 0; // imagery_max_magnification of the style, 0 = no limit
+    bool imagery_hidden = false;  // the last draw left the imagery out (over-zoom)
+    // Draws the imagery when enlarged, instead of Mapnik (null: Mapnik draws it).
+    std::unique_ptr<detail::EnlargedImagery> own_imagery;
     std::string focus;                  // set_focus()
     std::vector<geo::Ring> focus_rings; // its outer rings, for the print's locator inset
 
@@ -509,8 +540,26 @@ struct Renderer::Impl {
         attach_mask();
         choose_imagery(map.scale());
         mapnik::image_rgba8 img(width, height);
+        auto* imagery = own_imagery ? find_layer(map, "imagery") : nullptr;
+        const bool own = imagery && imagery->active() &&
+                         imagery->styles() == std::vector<std::string>{"imagery-enlarged"} &&
+                         imagery->visible(mapnik::scale_denominator(map.scale(), false));
+        // The renderer fills the background when constructed; the imagery goes on top of it
+        // and Mapnik draws the rest (the imagery layer switched off meanwhile).
         mapnik::agg_renderer<mapnik::image_rgba8> ren(map, img);
-        ren.apply();
+        if (own) {
+            const auto e = map.get_current_extent();
+            own_imagery->draw({e.minx(), e.miny(), e.maxx(), e.maxy()}, width, height, img.bytes(),
+                              img.row_size());
+            imagery->set_active(false);
+        }
+        try {
+            ren.apply();
+        } catch (...) {
+            if (own) imagery->set_active(true);
+            throw;
+        }
+        if (own) imagery->set_active(true);
         return img;
     }
 };
@@ -615,6 +664,9 @@ Renderer::Renderer(std::shared_ptr<const MapData> data, const StyleChoice& style
         const auto ds = geo::Dataset::open_raster(im->path);
         double gt[6] = {};
         if (GDALGetGeoTransform(ds.get(), gt) == CE_None) d.imagery_res = std::abs(gt[1]);
+        if (auto own = std::make_unique<detail::EnlargedImagery>(im->path);
+            own->usable() && plain_enlarged_imagery(d.map))
+            d.own_imagery = std::move(own);
         const auto params = read_style_params(d.style_dir);
         if (const auto it = params.find("imagery_max_magnification"); it != params.end())
             d.max_magnification = std::stod(it->second);
