@@ -104,7 +104,8 @@ void EnlargedImagery::draw(const geo::Box& view, int width, int height, std::uin
     if (cols <= 0 || rows <= 0) return;
 
     // The window, pixel-interleaved RGB.
-    std::vector<std::uint8_t> src(static_cast<std::size_t>(cols) * rows * 3);
+    auto& src = m_window;
+    src.resize(static_cast<std::size_t>(cols) * static_cast<std::size_t>(rows) * 3);
     int bands[3] = {1, 2, 3};
     if (GDALDatasetRasterIO(m_ds, GF_Read, col0, row0, cols, rows, src.data(), cols, rows, GDT_Byte,
                             3, bands, 3, static_cast<GSpacing>(cols) * 3, 1) != CE_None)

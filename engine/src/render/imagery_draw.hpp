@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <gdal.h>
 #include <string>
+#include <vector>
 
 namespace wangge::render::detail {
 
@@ -40,6 +41,9 @@ class EnlargedImagery {
     double m_gt[6] = {};
     int m_width = 0;
     int m_height = 0;
+    // The window read last, kept for its memory (tens of MB at z14): draw() is not const in
+    // spirit, but a Renderer, and so this object, serves one thread.
+    mutable std::vector<std::uint8_t> m_window;
 };
 
 } // namespace wangge::render::detail

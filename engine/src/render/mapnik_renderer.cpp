@@ -534,12 +534,20 @@ struct Renderer::Impl {
     // Draws the map (AGG) for a box in EPSG:3857 at the given size.
     mapnik::image_rgba8 draw(const geo::Box& box, int width, int height,
                              const RenderStatus& status) {
+        mapnik::image_rgba8 img(width, height);
+        draw_into(box, width, height, status, img);
+        return img;
+    }
+    // Draws into `img` (width x height, any content; left premultiplied).
+    void draw_into(const geo::Box& box, int width, int height, const RenderStatus& status,
+                   mapnik::image_rgba8& img) {
+        // Mapnik paints the background only when the style has one (the overlay has none).
+        if (!map.background()) mapnik::fill(img, 0);
         attach_status(status);
         map.resize(static_cast<unsigned>(width), static_cast<unsigned>(height));
         map.zoom_to_box({box.minx, box.miny, box.maxx, box.maxy});
         attach_mask();
         choose_imagery(map.scale());
-        mapnik::image_rgba8 img(width, height);
         auto* imagery = own_imagery ? find_layer(map, "imagery") : nullptr;
         const bool own = imagery && imagery->active() &&
                          imagery->styles() == std::vector<std::string>{"imagery-enlarged"} &&
@@ -560,7 +568,6 @@ struct Renderer::Impl {
             throw;
         }
         if (own) imagery->set_active(true);
-        return img;
     }
 };
 
@@ -870,11 +877,25 @@ Image Renderer::render(const geo::Box& box, int width, int height, const RenderS
                        Timing* timing) {
     if (width <= 0 || height <= 0 || width > 16384 || height > 16384)
         throw InputError("image size must be 1-16384 px a side");
+    Image out;
+    render_into(box, width, height, status, out, timing);
+    return out;
+}
+
+void Renderer::render_into(const geo::Box& box, int width, int height, const RenderStatus& status,
+                           Image& out, Timing* timing) {
+    if (width <= 0 || height <= 0 || width > 16384 || height > 16384)
+        throw InputError("image size must be 1-16384 px a side");
     const auto t0 = clock::now();
-    mapnik::image_rgba8 img = m_impl->draw(box, width, height, status);
+    out.width = width;
+    out.height = height;
+    // Within its capacity the vector keeps its pages: no fresh zeroed memory per call.
+    out.rgba.resize(static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * 4);
+    // A view of out's pixels, not a copy.
+    mapnik::image_rgba8 img(width, height, out.rgba.data(), false);
+    m_impl->draw_into(box, width, height, status, img);
     if (img.get_premultiplied()) mapnik::demultiply_alpha(img);
     if (timing) timing->draw_s = seconds_since(t0);
-    return to_image(img);
 }
 
 Timing Renderer::render_to_file(const geo::Box& box, int width, int height,
