@@ -639,6 +639,7 @@ Renderer::Renderer(std::shared_ptr<const MapData> data, const StyleChoice& style
     d.data = std::move(data);
     d.style_dir = style.dir.empty() ? default_style_dir() : style.dir;
     d.style_file = load_style(d.map, d.style_dir, style.name);
+    [[maybe_unused]] const bool shared_faces = detail::shared_shaping_faces();
 
     const auto& g = d.data->grid_3857();
     const auto villages = units_datasource(g, grid::UnitLevel::village);
