@@ -474,7 +474,10 @@ struct Renderer::Impl {
     mapnik::Map map;
     double imagery_res = 0;       // the imagery's metres (EPSG:3857) per pixel, 0 = unknown
     double max_magnification = 0; // imagery_max_magnification of the style, 0 = no limit
-    bool imagery_hidden = false;  // the last draw left the imagery out (over-zoom)
+    // imagery_max_magnification_screen: the limit for pictures seen on screens (PNGs, tiles,
+    // the web map), where enlarged pixels show as smears sooner than on paper.
+    double max_magnification_screen = 0;
+    bool imagery_hidden = false; // the last draw left the imagery out (over-zoom)
     // Draws the imagery when enlarged, instead of Mapnik (null: Mapnik draws it).
     std::unique_ptr<detail::EnlargedImagery> own_imagery;
     std::string focus;                  // set_focus()
@@ -511,16 +514,17 @@ struct Renderer::Impl {
         attached = true;
     }
     // Imagery by magnification for `m_per_px` (the map's metres per standard 0.28 mm pixel):
-    // smoothed when enlarged, overviews when reduced, left out beyond the style's limit.
+    // smoothed when enlarged, overviews when reduced, left out beyond `limit` (the style's
+    // imagery_max_magnification for print, its _screen variant for everything else).
     // Styles without the two imagery styles keep their own rules.
-    void choose_imagery(double m_per_px) {
+    void choose_imagery(double m_per_px, double limit) {
         auto* layer = find_layer(map, "imagery");
         imagery_hidden = false;
         if (!layer || imagery_res <= 0 || !map.styles().count("imagery-enlarged") ||
             !map.styles().count("imagery-reduced"))
             return;
         const double magnification = imagery_res / m_per_px;
-        imagery_hidden = max_magnification > 0 && magnification > max_magnification;
+        imagery_hidden = limit > 0 && magnification > limit;
         layer->set_active(!imagery_hidden);
         layer->styles() = {magnification > 1 ? "imagery-enlarged" : "imagery-reduced"};
     }
@@ -547,7 +551,8 @@ struct Renderer::Impl {
         map.resize(static_cast<unsigned>(width), static_cast<unsigned>(height));
         map.zoom_to_box({box.minx, box.miny, box.maxx, box.maxy});
         attach_mask();
-        choose_imagery(map.scale());
+        choose_imagery(map.scale(),
+                       max_magnification_screen > 0 ? max_magnification_screen : max_magnification);
         auto* imagery = own_imagery ? find_layer(map, "imagery") : nullptr;
         const bool own = imagery && imagery->active() &&
                          imagery->styles() == std::vector<std::string>{"imagery-enlarged"} &&
@@ -678,6 +683,8 @@ Renderer::Renderer(std::shared_ptr<const MapData> data, const StyleChoice& style
         const auto params = read_style_params(d.style_dir);
         if (const auto it = params.find("imagery_max_magnification"); it != params.end())
             d.max_magnification = std::stod(it->second);
+        if (const auto it = params.find("imagery_max_magnification_screen"); it != params.end())
+            d.max_magnification_screen = std::stod(it->second);
     }
 }
 
@@ -931,7 +938,7 @@ void Renderer::render_print(const Area& area, const Paper& paper, const RenderSt
     const auto ext = d.map.get_current_extent();
     const double scale_factor = paper.dpi * 0.00028 / 0.0254;
     const double scale_denominator = mapnik::scale_denominator(d.map.scale(), false) * scale_factor;
-    d.choose_imagery(d.map.scale() * scale_factor);
+    d.choose_imagery(d.map.scale() * scale_factor, d.max_magnification);
     // The imagery goes into the PDF as one JPEG at the resolution it really has (at most the
     // print's): cairo would embed it losslessly at the print's dpi, blown up or not.
     std::optional<JpegImage> imagery;
