@@ -1,4 +1,4 @@
-// Helpers shared by the render test test files (test_render.cpp, test_render_cartography.cpp).
+// Helpers shared by the render tests (test_render.cpp, test_render_cartography.cpp).
 #pragma once
 
 #include "loop_replay.hpp"

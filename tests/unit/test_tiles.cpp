@@ -1,6 +1,6 @@
-// Tiles: tile math, plans (exact tile lists), expiry, metatile rendering (a mosaic of tiles
-// equals one render), MBTiles and XYZ export (metadata, dedupe, determinism, resume after a
-// SIGKILL, faults), and the exported Mapnik style rendered by mapnik-render.
+// Tiles: tile math, plans (exact tile lists), the PNG encoder, metatile rendering (a mosaic of
+// tiles equals one render, goldens across seams, imagery over-zoom) and expiry. Export and
+// the exported style: test_tiles_export.cpp.
 #include "tiles_test_support.hpp"
 
 using namespace wangge;

@@ -1,4 +1,4 @@
-// Helpers shared by the tiles test test files (test_tiles.cpp, test_tiles_export.cpp).
+// Helpers shared by the tile tests (test_tiles.cpp, test_tiles_export.cpp).
 #pragma once
 
 #include "test_support.hpp"

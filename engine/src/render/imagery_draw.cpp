@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <gdal.h>
+#include <utility>
 #include <vector>
 
 namespace wangge::render::detail {
@@ -61,10 +63,9 @@ void taps(int n_out, int n_src, F src, int* begin, int* end, int* window_first, 
 
 } // namespace
 
-EnlargedImagery::EnlargedImagery(const std::string& path) {
-    GDALDatasetH ds = GDALOpen(path.c_str(), GA_ReadOnly);
-    if (!ds) return;
-    bool ok = GDALGetRasterCount(ds) == 3 && GDALGetGeoTransform(ds, m_gt) == CE_None &&
+EnlargedImagery::EnlargedImagery(geo::Dataset raster) : m_raster(std::move(raster)) {
+    GDALDatasetH ds = m_raster.get();
+    bool ok = ds && GDALGetRasterCount(ds) == 3 && GDALGetGeoTransform(ds, m_gt) == CE_None &&
               m_gt[1] > 0 && m_gt[5] < 0 && m_gt[2] == 0 && m_gt[4] == 0;
     const GDALColorInterp want[3] = {GCI_RedBand, GCI_GreenBand, GCI_BlueBand};
     for (int b = 1; ok && b <= 3; ++b) {
@@ -75,22 +76,15 @@ EnlargedImagery::EnlargedImagery(const std::string& path) {
              GDALGetRasterColorInterpretation(band) == want[b - 1] && !has_nodata &&
              (GDALGetMaskFlags(band) & GMF_ALL_VALID);
     }
-    if (!ok) {
-        GDALClose(ds);
-        return;
-    }
-    m_ds = ds;
+    if (!ok) return;
+    m_usable = true;
     m_width = GDALGetRasterXSize(ds);
     m_height = GDALGetRasterYSize(ds);
 }
 
-EnlargedImagery::~EnlargedImagery() {
-    if (m_ds) GDALClose(m_ds);
-}
-
 void EnlargedImagery::draw(const geo::Box& view, int width, int height, std::uint8_t* rgba,
-                           std::size_t stride) const {
-    if (!m_ds || width <= 0 || height <= 0) return;
+                           std::size_t stride) {
+    if (!m_usable || width <= 0 || height <= 0) return;
     const double mx = (view.maxx - view.minx) / width;
     const double my = (view.maxy - view.miny) / height;
     int x0 = 0, x1 = 0, col0 = 0, cols = 0, y0 = 0, y1 = 0, row0 = 0, rows = 0;
@@ -107,8 +101,8 @@ void EnlargedImagery::draw(const geo::Box& view, int width, int height, std::uin
     auto& src = m_window;
     src.resize(static_cast<std::size_t>(cols) * static_cast<std::size_t>(rows) * 3);
     int bands[3] = {1, 2, 3};
-    if (GDALDatasetRasterIO(m_ds, GF_Read, col0, row0, cols, rows, src.data(), cols, rows, GDT_Byte,
-                            3, bands, 3, static_cast<GSpacing>(cols) * 3, 1) != CE_None)
+    if (GDALDatasetRasterIO(m_raster.get(), GF_Read, col0, row0, cols, rows, src.data(), cols, rows,
+                            GDT_Byte, 3, bands, 3, static_cast<GSpacing>(cols) * 3, 1) != CE_None)
         throw LibraryError("GDAL could not read the imagery: " + std::string(CPLGetLastErrorMsg()));
 
     const std::size_t src_stride = static_cast<std::size_t>(cols) * 3;

@@ -8,11 +8,11 @@
 // the map's CRS, no nodata or alpha; anything else stays with Mapnik.
 #pragma once
 
+#include "wangge/geo/gdal.hpp"
 #include "wangge/geo/geometry.hpp"
 
 #include <cstddef>
 #include <cstdint>
-#include <gdal.h>
 #include <string>
 #include <vector>
 
@@ -20,30 +20,25 @@ namespace wangge::render::detail {
 
 class EnlargedImagery {
   public:
-    // Opens `path` (its own GDAL handle: one per Renderer, hence per thread). usable() is
+    // Takes the raster (its own GDAL handle: one per Renderer, hence per thread). usable() is
     // false for a raster this class does not draw.
-    explicit EnlargedImagery(const std::string& path);
-    ~EnlargedImagery();
-    EnlargedImagery(const EnlargedImagery&) = delete;
-    EnlargedImagery& operator=(const EnlargedImagery&) = delete;
+    explicit EnlargedImagery(geo::Dataset raster);
 
-    [[nodiscard]] bool usable() const noexcept { return m_ds != nullptr; }
+    [[nodiscard]] bool usable() const noexcept { return m_usable; }
 
-    // Draws the imagery over `view` (EPSG:3857, the map's extent) into an opaque-or-not RGBA
-    // image of width x height (row stride in bytes): every pixel whose centre lies on the
-    // raster becomes the bilinear sample there, alpha 255; the others are left as they are.
+    // Draws the imagery over `view` (EPSG:3857, the map's extent) into an RGBA image of
+    // width x height (row stride in bytes): every pixel whose centre lies on the raster
+    // becomes the bilinear sample there, alpha 255; the others are left as they are.
     // Throws LibraryError when GDAL cannot read the window.
-    void draw(const geo::Box& view, int width, int height, std::uint8_t* rgba,
-              std::size_t stride) const;
+    void draw(const geo::Box& view, int width, int height, std::uint8_t* rgba, std::size_t stride);
 
   private:
-    GDALDatasetH m_ds = nullptr; // owned
+    geo::Dataset m_raster;
+    bool m_usable = false;
     double m_gt[6] = {};
     int m_width = 0;
     int m_height = 0;
-    // The window read last, kept for its memory (tens of MB at z14): draw() is not const in
-    // spirit, but a Renderer, and so this object, serves one thread.
-    mutable std::vector<std::uint8_t> m_window;
+    std::vector<std::uint8_t> m_window; // the window read last, kept for its memory (MBs)
 };
 
 } // namespace wangge::render::detail

@@ -285,10 +285,10 @@ Renderer::Renderer(std::shared_ptr<const MapData> data, const StyleChoice& style
             throw InputError(std::string("cannot open the imagery: ") + e.what(),
                              {.file = im->path});
         }
-        const auto ds = geo::Dataset::open_raster(im->path);
+        auto ds = geo::Dataset::open_raster(im->path);
         double gt[6] = {};
         if (GDALGetGeoTransform(ds.get(), gt) == CE_None) d.imagery_res = std::abs(gt[1]);
-        if (auto own = std::make_unique<detail::EnlargedImagery>(im->path);
+        if (auto own = std::make_unique<detail::EnlargedImagery>(std::move(ds));
             own->usable() && plain_enlarged_imagery(d.map))
             d.own_imagery = std::move(own);
         const auto params = read_style_params(d.style_dir);
