@@ -76,6 +76,10 @@ void draw_screen_legend(cairo_t* cr, double width, double height, const std::str
 // extract as the characters drawn (网, not the radical ⽹).
 bool searchable_pdf_text();
 
+// True when wangge's hb_ft_font_create (text_shaping.cpp) is linked: label shaping reuses
+// one HarfBuzz face, and its shape plans, per font face.
+bool shared_shaping_faces();
+
 // Today's date, YYYY-MM-DD (SOURCE_DATE_EPOCH when set, for reproducible prints).
 [[nodiscard]] std::string today();
 

@@ -4,6 +4,7 @@
 #include "wangge/error.hpp"
 
 #include <algorithm>
+#include <libdeflate.h>
 #include <vector>
 #include <zlib.h>
 
@@ -96,10 +97,21 @@ void put_chunk(std::string& out, const char* type, const std::string& data) {
 
 std::string encode_png8(const std::uint8_t* rgba, int width, int height, std::size_t stride,
                         int colours) {
-    // Histogram.
-    std::vector<std::uint32_t> slot(opaque_cells + 65536, 0); // cell index + 1, 0 = empty
+    // Histogram. The slot table (cell index + 1, 0 = empty; 384 KiB) is kept per thread and
+    // handed back all zero: allocating and clearing it per tile cost more than its use.
+    thread_local std::vector<std::uint32_t> slot_table(opaque_cells + 65536, 0);
+    auto& slot = slot_table;
+    struct Clear {
+        std::vector<std::uint32_t>& table;
+        const std::vector<Cell>& used;
+        ~Clear() {
+            for (const auto& c : used)
+                table[c.key] = 0;
+        }
+    };
     std::vector<Cell> cells;
     cells.reserve(4096);
+    const Clear clear{slot, cells}; // declared after cells: runs while they still exist
     bool opaque = true;
     for (int y = 0; y < height; ++y) {
         const std::uint8_t* p = rgba + static_cast<std::size_t>(y) * stride;
@@ -187,11 +199,20 @@ std::string encode_png8(const std::uint8_t* rgba, int width, int height, std::si
         for (int x = 0; x < width; ++x, p += 4)
             *out++ = static_cast<std::uint8_t>(slot[key_of(p)]);
     }
-    uLongf packed_size = compressBound(static_cast<uLong>(raw.size()));
-    std::string packed(packed_size, '\0');
-    if (compress2(reinterpret_cast<Bytef*>(packed.data()), &packed_size, raw.data(),
-                  static_cast<uLong>(raw.size()), 1) != Z_OK)
-        throw LibraryError("zlib could not compress a tile");
+    // libdeflate at level 2: the same zlib stream, on composite tiles 0.6% larger than zlib's
+    // level 1 in a third less time (its level 1 is faster still but 5% larger; level 6 is 0.6%
+    // smaller than zlib's level 1 and still faster). One compressor per thread (it holds
+    // hundreds of KiB of tables).
+    struct Compressor {
+        libdeflate_compressor* c = libdeflate_alloc_compressor(2);
+        ~Compressor() { libdeflate_free_compressor(c); }
+    };
+    thread_local const Compressor compressor;
+    if (!compressor.c) throw LibraryError("libdeflate could not make a compressor");
+    std::string packed(libdeflate_zlib_compress_bound(compressor.c, raw.size()), '\0');
+    const std::size_t packed_size = libdeflate_zlib_compress(compressor.c, raw.data(), raw.size(),
+                                                             packed.data(), packed.size());
+    if (packed_size == 0) throw LibraryError("libdeflate could not compress a tile");
     packed.resize(packed_size);
 
     std::string out("\x89PNG\r\n\x1a\n", 8);

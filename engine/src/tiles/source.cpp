@@ -148,6 +148,8 @@ void check_tile(const TileId& t) {
 struct MetatileRenderer::Impl : Setup {
     using Setup::Setup;
     std::array<std::optional<render::Renderer>, 3> renderers; // by Layer
+    // The block drawn last: its memory is drawn into again (a metatile is 21 MB).
+    render::Image canvas;
 
     render::Renderer& renderer(Layer l) {
         auto& r = renderers[static_cast<std::size_t>(l)];
@@ -216,8 +218,9 @@ MetatileResult MetatileRenderer::render(const MetaId& meta, Layer layer, Format 
     // Imagery does not depend on the status: draw it with none, so its tiles never differ.
     static const render::RenderStatus no_status;
     render::Timing timing;
-    render::Image img = m_impl->renderer(layer).render(
-        box, w, h, layer == Layer::imagery ? no_status : status, &timing);
+    render::Image& img = m_impl->canvas;
+    m_impl->renderer(layer).render_into(box, w, h, layer == Layer::imagery ? no_status : status,
+                                        img, &timing);
     out.draw_s = timing.draw_s;
     const auto t0 = clock::now();
     // A view of our buffer, not a copy; straight (not premultiplied) alpha as drawn.

@@ -229,6 +229,10 @@ class Renderer {
     // Draws `box` (EPSG:3857; grown to the image's aspect) into a width x height image.
     [[nodiscard]] Image render(const geo::Box& box_3857, int width, int height,
                                const RenderStatus& status, Timing* timing = nullptr);
+    // As render(), into `out`, whose memory is reused: a caller drawing many images (tiles)
+    // keeps one Image instead of faulting in fresh pages for every picture.
+    void render_into(const geo::Box& box_3857, int width, int height, const RenderStatus& status,
+                     Image& out, Timing* timing = nullptr);
     // Draws and encodes to a file ("png", "png8", "jpeg", by extension when format is "").
     Timing render_to_file(const geo::Box& box_3857, int width, int height,
                           const RenderStatus& status, const std::string& path,

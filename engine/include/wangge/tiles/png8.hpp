@@ -3,9 +3,10 @@
 // keeps alpha, twice that). Median cut over a histogram of 5-5-5 cells for opaque pixels and
 // 4-4-4-4 cells for translucent ones (all fully transparent pixels share one entry): the boxes
 // partition the histogram, so every pixel maps to its palette entry by one table look-up (no
-// nearest-colour search), and an entry is the mean of the exact colours in its box. Written with
-// zlib at level 1, no row filter (filters do not help palette indices). Deterministic: the same
-// pixels give the same bytes. No Mapnik, no libpng; safe from any thread (no shared state).
+// nearest-colour search), and an entry is the mean of the exact colours in its box. Compressed
+// with libdeflate at level 2, no row filter (filters do not help palette indices).
+// Deterministic: the same pixels give the same bytes. No Mapnik, no libpng; safe from any
+// thread (its scratch tables are per thread).
 #pragma once
 
 #include <cstddef>
