@@ -2,7 +2,20 @@
 
 #include "wangge/error.hpp"
 
+#include <cstdio>
+
 namespace wangge::app {
+
+loop::LocalTime time_or_now(const std::string& text) {
+    if (!text.empty()) return loop::parse_time(text);
+    return loop::now_local();
+}
+
+std::string fixed(double v, int decimals) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    return buf;
+}
 
 void WorkspaceOption::declare(CLI::App& cmd, const std::string& help, Positional positional,
                               bool required) {

@@ -9,6 +9,8 @@
 // which main.cpp calls. A command stays thin: parse, call the library, print.
 #pragma once
 
+#include "wangge/loop/calendar.hpp"
+
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <optional>
@@ -72,6 +74,11 @@ struct AtOption {
                  const std::string& help = "Local time to evaluate at (default: now)");
 };
 
+// A local time given on the command line (--at, --effective), or now when "".
+[[nodiscard]] loop::LocalTime time_or_now(const std::string& text);
+// A number with a fixed count of decimals.
+[[nodiscard]] std::string fixed(double v, int decimals);
+
 // The command tree: groups ("grid", "sample", ...) and the commands in them.
 class CommandSet {
   public:
@@ -106,5 +113,8 @@ void add_serve_commands(CommandSet& set);
 void add_render_commands(CommandSet& set);
 void add_tiles_commands(CommandSet& set); // the "tiles" group: export, expire, style
 void add_imagery_commands(CommandSet& set);
+void add_incidents_commands(CommandSet& set); // import, report, advance, supervise, show, list
+void add_stats_commands(CommandSet& set);
+void add_duties_commands(CommandSet& set); // the "duties" group and "catalogue import"
 
 } // namespace wangge::app

@@ -1,6 +1,8 @@
 // wangge duties import|export|check and wangge catalogue import: who holds which function
 // where, and the catalogue the loop runs on.
-#include "commands.hpp"
+#include "command.hpp"
+#include "wangge/base/csv.hpp"
+#include "wangge/base/output_file.hpp"
 #include "wangge/error.hpp"
 #include "wangge/loop/session.hpp"
 
@@ -30,33 +32,24 @@ void run_duties_import(const DutyArgs& a) {
     std::cout << "imported " << s->duties().duties().size() << " duties from " << a.file << "\n";
 }
 
-// A field as CSV: quoted when it holds a comma, quote or line break.
-std::string csv_field(const std::string& v) {
-    if (v.find_first_of(",\"\n\r") == std::string::npos) return v;
-    std::string out = "\"";
-    for (char c : v) {
-        if (c == '"') out += '"';
-        out += c;
-    }
-    return out + "\"";
-}
-
 void run_duties_export(const DutyArgs& a) {
     const auto s = loop::Session::open(a.workspace);
-    const std::string tmp = a.file + ".partial";
+    // Written whole or not at all: a failed export keeps the previous file.
+    auto file = base::OutputFile::file(a.file);
     {
-        std::ofstream out(tmp, std::ios::binary);
+        std::ofstream out(file.path(), std::ios::binary);
         if (!out) throw InputError("cannot write", {.file = a.file});
         out << "function,level,unit,department,person,valid_from,valid_to\n";
         for (const auto& d : s->duties().duties())
-            out << csv_field(d.function) << "," << loop::to_string(d.level) << ","
-                << csv_field(d.unit) << "," << csv_field(d.department) << "," << csv_field(d.person)
-                << "," << (d.valid_from ? loop::format_date(*d.valid_from) : std::string()) << ","
-                << (d.valid_to ? loop::format_date(*d.valid_to) : std::string()) << "\n";
+            base::write_csv_record(
+                out, std::vector<std::string>{
+                         d.function, std::string(loop::to_string(d.level)), d.unit, d.department,
+                         d.person, d.valid_from ? loop::format_date(*d.valid_from) : std::string(),
+                         d.valid_to ? loop::format_date(*d.valid_to) : std::string()});
         out.close();
         if (!out) throw InputError("cannot write", {.file = a.file});
     }
-    std::filesystem::rename(tmp, a.file);
+    file.commit();
     std::cout << "wrote " << s->duties().duties().size() << " duties to " << a.file << "\n";
 }
 
@@ -71,7 +64,8 @@ nlohmann::ordered_json duty_json(const loop::Duty& d, std::size_t row) {
             {"valid_to", d.valid_to ? loop::format_date(*d.valid_to) : std::string()}};
 }
 
-void run_duties_check(const DutyArgs& a) {
+// Returns defects_found when the check finds problems.
+int run_duties_check(const DutyArgs& a) {
     const loop::LocalTime at = time_or_now(a.at);
     const auto s = loop::Session::open(a.workspace);
     const auto date = loop::date_of(at);
@@ -157,7 +151,7 @@ void run_duties_check(const DutyArgs& a) {
         }
         std::cout << (c.ok() ? "ok\n" : "PROBLEMS FOUND\n");
     }
-    if (!c.ok()) g_exit_code = defects_found;
+    return c.ok() ? ok : defects_found;
 }
 
 struct CatalogueArgs {
@@ -217,46 +211,99 @@ void run_catalogue_import(const CatalogueArgs& a) {
                   << s->calendar().covered_years_text() << ")\n";
 }
 
+class DutiesImport final : public Command {
+  public:
+    DutiesImport() : Command("import", "Replace the duties with a CSV file's") {}
+    void declare(CLI::App& cmd) override {
+        m_workspace.declare(cmd);
+        cmd.add_option("FILE", m_a.file,
+                       "CSV: function,level,unit,department,person,valid_from,valid_to")
+            ->required();
+    }
+    int run() override {
+        m_a.workspace = m_workspace.path();
+        run_duties_import(m_a);
+        return ok;
+    }
+
+  private:
+    DutyArgs m_a;
+    WorkspaceOption m_workspace;
+};
+
+class DutiesExport final : public Command {
+  public:
+    DutiesExport() : Command("export", "Write the duties as CSV") {}
+    void declare(CLI::App& cmd) override {
+        m_workspace.declare(cmd);
+        cmd.add_option("FILE", m_a.file, "CSV file to write")->required();
+    }
+    int run() override {
+        m_a.workspace = m_workspace.path();
+        run_duties_export(m_a);
+        return ok;
+    }
+
+  private:
+    DutyArgs m_a;
+    WorkspaceOption m_workspace;
+};
+
+class DutiesCheck final : public Command {
+  public:
+    DutiesCheck()
+        : Command("check", "Gaps, expired, orphaned and conflicting duties (exit 1 when any)") {}
+    void declare(CLI::App& cmd) override {
+        m_workspace.declare(cmd);
+        m_at.declare(cmd);
+        m_json.declare(cmd);
+    }
+    int run() override {
+        m_a.workspace = m_workspace.path();
+        m_a.at = m_at.text;
+        m_a.json = m_json.on;
+        return run_duties_check(m_a);
+    }
+
+  private:
+    DutyArgs m_a;
+    WorkspaceOption m_workspace;
+    AtOption m_at;
+    JsonOption m_json;
+};
+
+class CatalogueImport final : public Command {
+  public:
+    CatalogueImport()
+        : Command("import", "Replace the catalogue with departments.csv, functions.csv, "
+                            "categories.csv and a calendar*.json from a folder") {}
+    void declare(CLI::App& cmd) override {
+        m_workspace.declare(cmd);
+        cmd.add_option("DIR", m_a.folder, "Folder of the catalogue files")->required();
+        cmd.add_option("--calendar", m_a.calendars,
+                       "Calendar JSON, repeatable, one per year or years (default: every "
+                       "calendar*.json in DIR)");
+    }
+    int run() override {
+        m_a.workspace = m_workspace.path();
+        run_catalogue_import(m_a);
+        return ok;
+    }
+
+  private:
+    CatalogueArgs m_a;
+    WorkspaceOption m_workspace;
+};
+
 } // namespace
 
-void register_duties(CLI::App& app) {
-    auto* duties = app.add_subcommand("duties", "Who holds which function where");
-    duties->require_subcommand(1);
-
-    auto ia = std::make_shared<DutyArgs>();
-    auto* imp = duties->add_subcommand("import", "Replace the duties with a CSV file's");
-    imp->add_option("WORKSPACE", ia->workspace, "Workspace GeoPackage")->required();
-    imp->add_option("FILE", ia->file,
-                    "CSV: function,level,unit,department,person,valid_from,valid_to")
-        ->required();
-    imp->callback([ia] { run_duties_import(*ia); });
-
-    auto ea = std::make_shared<DutyArgs>();
-    auto* exp = duties->add_subcommand("export", "Write the duties as CSV");
-    exp->add_option("WORKSPACE", ea->workspace, "Workspace GeoPackage")->required();
-    exp->add_option("FILE", ea->file, "CSV file to write")->required();
-    exp->callback([ea] { run_duties_export(*ea); });
-
-    auto ca = std::make_shared<DutyArgs>();
-    auto* chk = duties->add_subcommand(
-        "check", "Gaps, expired, orphaned and conflicting duties (exit 1 when any)");
-    chk->add_option("WORKSPACE", ca->workspace, "Workspace GeoPackage")->required();
-    chk->add_option("--at", ca->at, "Local time, ISO 8601 (default: now)");
-    chk->add_flag("--json", ca->json, "Print JSON");
-    chk->callback([ca] { run_duties_check(*ca); });
-
-    auto* cat = app.add_subcommand("catalogue", "The loop's departments, functions, categories");
-    cat->require_subcommand(1);
-    auto ga = std::make_shared<CatalogueArgs>();
-    auto* gi = cat->add_subcommand(
-        "import", "Replace the catalogue with departments.csv, functions.csv, categories.csv "
-                  "and a calendar*.json from a folder");
-    gi->add_option("WORKSPACE", ga->workspace, "Workspace GeoPackage")->required();
-    gi->add_option("DIR", ga->folder, "Folder of the catalogue files")->required();
-    gi->add_option("--calendar", ga->calendars,
-                   "Calendar JSON, repeatable, one per year or years (default: every "
-                   "calendar*.json in DIR)");
-    gi->callback([ga] { run_catalogue_import(*ga); });
+void add_duties_commands(CommandSet& set) {
+    auto& duties = set.group("duties", "Who holds which function where");
+    set.add<DutiesImport>(duties);
+    set.add<DutiesExport>(duties);
+    set.add<DutiesCheck>(duties);
+    set.add<CatalogueImport>(
+        set.group("catalogue", "The loop's departments, functions, categories"));
 }
 
 } // namespace wangge::app

@@ -1,6 +1,5 @@
 // wangge grid import|info|export|versions
 #include "command.hpp"
-#include "commands.hpp"
 #include "output.hpp"
 #include "wangge/base/output_file.hpp"
 #include "wangge/error.hpp"

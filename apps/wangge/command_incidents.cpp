@@ -1,6 +1,6 @@
 // wangge incidents import|report|advance|show|list: matters of the closed loop. Thin over
 // loop/ (Session, LoopStore, Loop).
-#include "commands.hpp"
+#include "command.hpp"
 #include "wangge/base/text.hpp"
 #include "wangge/error.hpp"
 #include "wangge/loop/history.hpp"
@@ -19,17 +19,6 @@
 #include <span>
 
 namespace wangge::app {
-
-loop::LocalTime time_or_now(const std::string& text) {
-    if (!text.empty()) return loop::parse_time(text);
-    return loop::now_local();
-}
-
-std::string fixed(double v, int decimals) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-    return buf;
-}
 
 namespace {
 
@@ -381,9 +370,18 @@ void run_supervise(const SuperviseArgs& a) {
 }
 
 // ---- show
-void run_show(const std::string& workspace, std::int64_t id, const std::string& at_text,
-              bool json) {
-    const loop::LocalTime at = time_or_now(at_text);
+struct ShowArgs {
+    std::string workspace;
+    std::int64_t id = 0;
+    std::string at;
+    bool json = false;
+};
+
+void run_show(const ShowArgs& a) {
+    const std::string& workspace = a.workspace;
+    const std::int64_t id = a.id;
+    const bool json = a.json;
+    const loop::LocalTime at = time_or_now(a.at);
     const auto s = loop::Session::open(workspace);
     // The matter as it was at --at (state_at.hpp); one reported later did not exist then.
     const auto matter = loop::matter_at(s->store(), s->loop(), id, at);
@@ -500,103 +498,195 @@ void run_list(const ListArgs& a) {
         std::cout << n << " incidents (status at " << loop::format_time(at) << ")\n";
 }
 
+// The commands: each declares its options and calls its run_* above.
+class IncidentsImport final : public Command {
+  public:
+    IncidentsImport() : Command("import", "Import reports from a CSV file, in one transaction") {}
+    void declare(CLI::App& cmd) override {
+        m_workspace.declare(cmd);
+        cmd.add_option("FILE", m_a.file, "CSV: id,category,lon,lat,reported_at,reporter")
+            ->required();
+        cmd.add_option("--encoding", m_a.encoding,
+                       "Text encoding of FILE (GBK, GB18030, ...; converted to UTF-8)")
+            ->capture_default_str();
+        cmd.add_option("--on-error", m_a.on_error,
+                       "fail: refuse the file on an unknown category or a point outside the "
+                       "grid; skip: leave such reports out")
+            ->capture_default_str()
+            ->check(CLI::IsMember({"fail", "skip"}));
+        m_at.declare(cmd);
+        cmd.add_flag("--allow-backdated", m_a.allow_backdated,
+                     "Accept reports dated before the calendar's first year (deadlines counted "
+                     "Mon-Fri)");
+    }
+    int run() override {
+        m_a.workspace = m_workspace.path();
+        m_a.at = m_at.text;
+        run_import(m_a);
+        return ok;
+    }
+
+  private:
+    ImportArgs m_a;
+    WorkspaceOption m_workspace;
+    AtOption m_at;
+};
+
+class IncidentsReport final : public Command {
+  public:
+    IncidentsReport() : Command("report", "Report one matter at a point") {}
+    void declare(CLI::App& cmd) override {
+        m_workspace.declare(cmd);
+        cmd.add_option("--category", m_a.category, "Category code (4 digits)")->required();
+        cmd.add_option("--lon", m_a.lon, "Longitude (WGS 84)")->required();
+        cmd.add_option("--lat", m_a.lat, "Latitude (WGS 84)")->required();
+        cmd.add_option("--reporter", m_a.reporter, "Who reports it");
+        cmd.add_option("--note", m_a.note, "What was seen (kept with the matter)");
+        m_id =
+            cmd.add_option("--id", m_a.id, "Incident id, 1 to 2^53-1 (default: the next free one)");
+        m_at.declare(cmd);
+        cmd.add_flag("--allow-backdated", m_a.allow_backdated,
+                     "Accept a report dated before the calendar's first year (deadlines counted "
+                     "Mon-Fri)");
+    }
+    int run() override {
+        m_a.workspace = m_workspace.path();
+        m_a.at = m_at.text;
+        m_a.id_given = m_id->count() > 0;
+        run_report(m_a);
+        return ok;
+    }
+
+  private:
+    ReportArgs m_a;
+    WorkspaceOption m_workspace;
+    AtOption m_at;
+    CLI::Option* m_id = nullptr;
+};
+
+class IncidentsAdvance final : public Command {
+  public:
+    IncidentsAdvance() : Command("advance", "Move a matter to its next state") {}
+    void declare(CLI::App& cmd) override {
+        m_workspace.declare(cmd);
+        cmd.add_option("ID", m_a.id, "Incident id")->required();
+        cmd.add_option("--to", m_a.to, "Next state (filed, dispatched, in_progress, ...)")
+            ->required();
+        cmd.add_option("--actor", m_a.actor, "Who acts");
+        cmd.add_option("--note", m_a.note, "Note for the journal");
+        cmd.add_option("--reason", m_a.reason,
+                       "Reason (required for returned, extended, backlog, rework)");
+        cmd.add_option("--deadline", m_a.deadline, "New deadline (required for extended)");
+        cmd.add_option("--department", m_a.department,
+                       "Department to dispatch to (default: the routed one)");
+        cmd.add_option("--person", m_a.person, "Person to dispatch to (default: the routed one)");
+        cmd.add_option("--approver", m_a.approver,
+                       "Who approved it (required for extended, backlog)");
+        cmd.add_option("--review-date", m_a.review_date,
+                       "backlog: the approved date the matter is reviewed by (default: it keeps "
+                       "its running deadline)");
+        m_at.declare(cmd);
+    }
+    int run() override {
+        m_a.workspace = m_workspace.path();
+        m_a.at = m_at.text;
+        run_advance(m_a);
+        return ok;
+    }
+
+  private:
+    AdvanceArgs m_a;
+    WorkspaceOption m_workspace;
+    AtOption m_at;
+};
+
+class IncidentsSupervise final : public Command {
+  public:
+    IncidentsSupervise()
+        : Command("supervise", "Put a matter under supervision (督办) or lift it") {}
+    void declare(CLI::App& cmd) override {
+        m_workspace.declare(cmd);
+        cmd.add_option("ID", m_a.id, "Incident id")->required();
+        cmd.add_flag("--lift", m_a.lift, "Lift the supervision instead of putting it");
+        cmd.add_option("--actor", m_a.actor, "Who orders it")->required();
+        cmd.add_option("--reason", m_a.reason, "Why")->required();
+        m_at.declare(cmd);
+    }
+    int run() override {
+        m_a.workspace = m_workspace.path();
+        m_a.at = m_at.text;
+        run_supervise(m_a);
+        return ok;
+    }
+
+  private:
+    SuperviseArgs m_a;
+    WorkspaceOption m_workspace;
+    AtOption m_at;
+};
+
+class IncidentsShow final : public Command {
+  public:
+    IncidentsShow() : Command("show", "Details and journal of one matter") {}
+    void declare(CLI::App& cmd) override {
+        m_workspace.declare(cmd);
+        cmd.add_option("ID", m_a.id, "Incident id")->required();
+        m_json.declare(cmd);
+        m_at.declare(cmd);
+    }
+    int run() override {
+        m_a.workspace = m_workspace.path();
+        m_a.at = m_at.text;
+        m_a.json = m_json.on;
+        run_show(m_a);
+        return ok;
+    }
+
+  private:
+    ShowArgs m_a;
+    WorkspaceOption m_workspace;
+    JsonOption m_json;
+    AtOption m_at;
+};
+
+class IncidentsList final : public Command {
+  public:
+    IncidentsList() : Command("list", "List matters") {}
+    void declare(CLI::App& cmd) override {
+        m_workspace.declare(cmd);
+        cmd.add_option("--cell", m_a.cell, "Only this cell");
+        cmd.add_option("--township", m_a.township, "Only this township-level unit");
+        cmd.add_option("--status", m_a.status,
+                       "A state (filed, ...), a status at --at (on_time, warning, overdue, "
+                       "closed_on_time, closed_late, rejected), 'open' or 'supervised'");
+        m_json.declare(cmd);
+        m_at.declare(cmd);
+    }
+    int run() override {
+        m_a.workspace = m_workspace.path();
+        m_a.at = m_at.text;
+        m_a.json = m_json.on;
+        run_list(m_a);
+        return ok;
+    }
+
+  private:
+    ListArgs m_a;
+    WorkspaceOption m_workspace;
+    JsonOption m_json;
+    AtOption m_at;
+};
+
 } // namespace
 
-void register_incidents(CLI::App& app) {
-    auto* inc = app.add_subcommand("incidents", "Report, import, advance and list matters");
-    inc->require_subcommand(1);
-    const auto add_at = [](CLI::App* c, std::string& at) {
-        c->add_option("--at", at, "Local time, ISO 8601 (default: now)");
-    };
-
-    auto ia = std::make_shared<ImportArgs>();
-    auto* imp = inc->add_subcommand("import", "Import reports from a CSV file, in one transaction");
-    imp->add_option("WORKSPACE", ia->workspace, "Workspace GeoPackage")->required();
-    imp->add_option("FILE", ia->file, "CSV: id,category,lon,lat,reported_at,reporter")->required();
-    imp->add_option("--encoding", ia->encoding,
-                    "Text encoding of FILE (GBK, GB18030, ...; converted to UTF-8)")
-        ->capture_default_str();
-    imp->add_option("--on-error", ia->on_error,
-                    "fail: refuse the file on an unknown category or a point outside the grid; "
-                    "skip: leave such reports out")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"fail", "skip"}));
-    add_at(imp, ia->at);
-    imp->add_flag("--allow-backdated", ia->allow_backdated,
-                  "Accept reports dated before the calendar's first year (deadlines counted "
-                  "Mon-Fri)");
-    imp->callback([ia] { run_import(*ia); });
-
-    auto ra = std::make_shared<ReportArgs>();
-    auto* rep = inc->add_subcommand("report", "Report one matter at a point");
-    rep->add_option("WORKSPACE", ra->workspace, "Workspace GeoPackage")->required();
-    rep->add_option("--category", ra->category, "Category code (4 digits)")->required();
-    rep->add_option("--lon", ra->lon, "Longitude (WGS 84)")->required();
-    rep->add_option("--lat", ra->lat, "Latitude (WGS 84)")->required();
-    rep->add_option("--reporter", ra->reporter, "Who reports it");
-    rep->add_option("--note", ra->note, "What was seen (kept with the matter)");
-    rep->add_option("--id", ra->id, "Incident id, 1 to 2^53-1 (default: the next free one)")
-        ->each([ra](const std::string&) { ra->id_given = true; });
-    add_at(rep, ra->at);
-    rep->add_flag("--allow-backdated", ra->allow_backdated,
-                  "Accept a report dated before the calendar's first year (deadlines counted "
-                  "Mon-Fri)");
-    rep->callback([ra] { run_report(*ra); });
-
-    auto aa = std::make_shared<AdvanceArgs>();
-    auto* adv = inc->add_subcommand("advance", "Move a matter to its next state");
-    adv->add_option("WORKSPACE", aa->workspace, "Workspace GeoPackage")->required();
-    adv->add_option("ID", aa->id, "Incident id")->required();
-    adv->add_option("--to", aa->to, "Next state (filed, dispatched, in_progress, ...)")->required();
-    adv->add_option("--actor", aa->actor, "Who acts");
-    adv->add_option("--note", aa->note, "Note for the journal");
-    adv->add_option("--reason", aa->reason,
-                    "Reason (required for returned, extended, backlog, "
-                    "rework)");
-    adv->add_option("--deadline", aa->deadline, "New deadline (required for extended)");
-    adv->add_option("--department", aa->department,
-                    "Department to dispatch to (default: the routed one)");
-    adv->add_option("--person", aa->person, "Person to dispatch to (default: the routed one)");
-    adv->add_option("--approver", aa->approver, "Who approved it (required for extended, backlog)");
-    adv->add_option("--review-date", aa->review_date,
-                    "backlog: the approved date the matter is reviewed by (default: it keeps "
-                    "its running deadline)");
-    add_at(adv, aa->at);
-    adv->callback([aa] { run_advance(*aa); });
-
-    auto sa = std::make_shared<SuperviseArgs>();
-    auto* sup =
-        inc->add_subcommand("supervise", "Put a matter under supervision (督办) or lift it");
-    sup->add_option("WORKSPACE", sa->workspace, "Workspace GeoPackage")->required();
-    sup->add_option("ID", sa->id, "Incident id")->required();
-    sup->add_flag("--lift", sa->lift, "Lift the supervision instead of putting it");
-    sup->add_option("--actor", sa->actor, "Who orders it")->required();
-    sup->add_option("--reason", sa->reason, "Why")->required();
-    add_at(sup, sa->at);
-    sup->callback([sa] { run_supervise(*sa); });
-
-    auto show_ws = std::make_shared<std::string>();
-    auto show_id = std::make_shared<std::int64_t>(0);
-    auto show_at = std::make_shared<std::string>();
-    auto show_json = std::make_shared<bool>(false);
-    auto* show = inc->add_subcommand("show", "Details and journal of one matter");
-    show->add_option("WORKSPACE", *show_ws, "Workspace GeoPackage")->required();
-    show->add_option("ID", *show_id, "Incident id")->required();
-    show->add_flag("--json", *show_json, "Print JSON");
-    add_at(show, *show_at);
-    show->callback([=] { run_show(*show_ws, *show_id, *show_at, *show_json); });
-
-    auto la = std::make_shared<ListArgs>();
-    auto* list = inc->add_subcommand("list", "List matters");
-    list->add_option("WORKSPACE", la->workspace, "Workspace GeoPackage")->required();
-    list->add_option("--cell", la->cell, "Only this cell");
-    list->add_option("--township", la->township, "Only this township-level unit");
-    list->add_option("--status", la->status,
-                     "A state (filed, ...), a status at --at (on_time, warning, overdue, "
-                     "closed_on_time, closed_late) or 'open'");
-    list->add_flag("--json", la->json, "Print JSON");
-    add_at(list, la->at);
-    list->callback([la] { run_list(*la); });
+void add_incidents_commands(CommandSet& set) {
+    auto& group = set.group("incidents", "Report, import, advance and list matters");
+    set.add<IncidentsImport>(group);
+    set.add<IncidentsReport>(group);
+    set.add<IncidentsAdvance>(group);
+    set.add<IncidentsSupervise>(group);
+    set.add<IncidentsShow>(group);
+    set.add<IncidentsList>(group);
 }
 
 } // namespace wangge::app

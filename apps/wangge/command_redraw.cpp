@@ -1,7 +1,6 @@
 // wangge grid draft|split|merge|move-boundary|transfer|recode|diff|publish: planners redraw
 // the grid (redraw/), as Command objects (command.hpp).
 #include "command.hpp"
-#include "commands.hpp"
 #include "wangge/error.hpp"
 #include "wangge/grid/import.hpp"
 #include "wangge/redraw/diff.hpp"

@@ -1,5 +1,5 @@
 // wangge stats: close rate, on-time rate, overdue and time to close per unit or holder.
-#include "commands.hpp"
+#include "command.hpp"
 #include "wangge/loop/session.hpp"
 
 #include <cmath>
@@ -113,18 +113,36 @@ void run_stats(const StatsArgs& a) {
                  "hours from report to close)\n";
 }
 
+class Stats final : public Command {
+  public:
+    Stats() : Command("stats", "Performance of the loop per unit or holder") {}
+    void declare(CLI::App& cmd) override {
+        m_workspace.declare(cmd);
+        cmd.add_option("--by", m_a.by, "cell, village, township, department or person")
+            ->capture_default_str()
+            ->check(CLI::IsMember({"cell", "village", "township", "department", "person"}));
+        m_at.declare(cmd);
+        m_json.declare(cmd);
+    }
+    int run() override {
+        m_a.workspace = m_workspace.path();
+        m_a.at = m_at.text;
+        m_a.json = m_json.on;
+        run_stats(m_a);
+        return ok;
+    }
+
+  private:
+    StatsArgs m_a;
+    WorkspaceOption m_workspace;
+    AtOption m_at;
+    JsonOption m_json;
+};
+
 } // namespace
 
-void register_stats(CLI::App& app) {
-    auto a = std::make_shared<StatsArgs>();
-    auto* st = app.add_subcommand("stats", "Performance of the loop per unit or holder");
-    st->add_option("WORKSPACE", a->workspace, "Workspace GeoPackage")->required();
-    st->add_option("--by", a->by, "cell, village, township, department or person")
-        ->capture_default_str()
-        ->check(CLI::IsMember({"cell", "village", "township", "department", "person"}));
-    st->add_option("--at", a->at, "Local time, ISO 8601 (default: now)");
-    st->add_flag("--json", a->json, "Print JSON");
-    st->callback([a] { run_stats(*a); });
+void add_stats_commands(CommandSet& set) {
+    set.add<Stats>(set.top());
 }
 
 } // namespace wangge::app

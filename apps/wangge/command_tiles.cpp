@@ -1,5 +1,5 @@
 // wangge tiles export|expire|style: map tiles for reports and web maps. Thin over tiles/.
-#include "commands.hpp"
+#include "command.hpp"
 #include "wangge/error.hpp"
 #include "wangge/render/renderer.hpp"
 #include "wangge/store/workspace.hpp"

@@ -1,14 +1,10 @@
-// wangge: the command-line front of the engine. Parses arguments, calls the library, and
-// turns exceptions into a message on stderr and an exit status (0 ok, 1 defects found,
+// wangge: the command-line front of the engine. Parses arguments, runs the one command chosen,
+// and turns exceptions into a message on stderr and an exit status (0 ok, 1 defects found,
 // 2 failed).
-#include "commands.hpp"
+#include "command.hpp"
 #include "wangge/error.hpp"
 
 #include <iostream>
-
-namespace wangge::app {
-int g_exit_code = ok;
-}
 
 int main(int argc, char** argv) {
     CLI::App app{"wangge: grid management for county command centres, planners and report "
@@ -22,9 +18,9 @@ int main(int argc, char** argv) {
     wangge::app::add_serve_commands(commands);
     wangge::app::add_render_commands(commands);
     wangge::app::add_imagery_commands(commands);
-    wangge::app::register_incidents(app);
-    wangge::app::register_stats(app);
-    wangge::app::register_duties(app);
+    wangge::app::add_incidents_commands(commands);
+    wangge::app::add_stats_commands(commands);
+    wangge::app::add_duties_commands(commands);
     wangge::app::add_tiles_commands(commands);
     try {
         app.parse(argc, argv);
@@ -39,5 +35,5 @@ int main(int argc, char** argv) {
         std::cerr << "wangge: error: " << e.what() << "\n";
         return wangge::app::failed;
     }
-    return wangge::app::g_exit_code;
+    return wangge::app::ok;
 }
