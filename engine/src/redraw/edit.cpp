@@ -1,5 +1,6 @@
 #include "wangge/redraw/edit.hpp"
 
+#include "redraw/units.hpp"
 #include "wangge/error.hpp"
 #include "wangge/geo/gdal.hpp"
 #include "wangge/geo/geos.hpp"
@@ -264,21 +265,6 @@ bool share_edge(const geo::MultiPolygon& a, const geo::MultiPolygon& b) {
     for (const auto& e : edges_of(b))
         if (ea.count(e)) return true;
     return false;
-}
-
-// Recomputes the outline of units `codes` as the union of their cells.
-void refresh_units(grid::Grid& g, const std::set<std::string>& codes) {
-    geo::GeosContext ctx;
-    for (auto& u : g.units) {
-        if (!codes.count(u.code)) continue;
-        std::vector<const geo::MultiPolygon*> parts;
-        for (const auto& c : g.cells)
-            if ((u.level == grid::UnitLevel::village && c.village_code == u.code) ||
-                (u.level == grid::UnitLevel::township && c.township_code == u.code))
-                parts.push_back(&c.geometry);
-        u.geometry = parts.empty() ? geo::MultiPolygon{} : geo::coverage_union(ctx, parts);
-        geo::normalise_orientation(u.geometry);
-    }
 }
 
 } // namespace
@@ -1378,6 +1364,20 @@ geo::MultiPolygon canonical(geo::MultiPolygon mp) {
         return pa.x != pb.x ? pa.x < pb.x : pa.y < pb.y;
     });
     return mp;
+}
+
+void refresh_units(grid::Grid& g, const std::set<std::string>& codes) {
+    geo::GeosContext ctx;
+    for (auto& u : g.units) {
+        if (!codes.count(u.code)) continue;
+        std::vector<const geo::MultiPolygon*> parts;
+        for (const auto& c : g.cells)
+            if ((u.level == grid::UnitLevel::village && c.village_code == u.code) ||
+                (u.level == grid::UnitLevel::township && c.township_code == u.code))
+                parts.push_back(&c.geometry);
+        u.geometry = parts.empty() ? geo::MultiPolygon{} : geo::coverage_union(ctx, parts);
+        geo::normalise_orientation(u.geometry);
+    }
 }
 
 } // namespace wangge::redraw
