@@ -18,6 +18,7 @@
 #include "wangge/store/workspace.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <geos_c.h>
 #include <gtest/gtest.h>
@@ -81,6 +82,19 @@ int run(const std::string& args) {
 }
 
 const std::string jishan_cell = "14082410020001";
+
+// The command's standard output.
+std::string output(const std::string& args) {
+    const std::string cmd = std::string(WANGGE_BINARY) + " " + args + " 2>/dev/null";
+    std::string out;
+    if (FILE* p = popen(cmd.c_str(), "r")) {
+        char buf[4096];
+        for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;)
+            out.append(buf, n);
+        pclose(p);
+    }
+    return out;
+}
 
 } // namespace
 
@@ -307,6 +321,17 @@ TEST(Redraw, PublishMigratesOpenMattersAndTimeTravels) {
     EXPECT_EQ(*w.current_version(), 2);
     EXPECT_EQ(w.version_at("2026-04-01T11:59"), 1);
     EXPECT_EQ(w.version_at("2026-04-01T12:00"), 2);
+
+    // Before the effective time a matter is shown in its old cell, named from the version in
+    // force then (the current grid has no cell 14082410020001 any more).
+    const std::string old_name = jishan().find_cell(jishan_cell)->name;
+    ASSERT_FALSE(old_name.empty());
+    EXPECT_NE(output("incidents show " + ws + " 9839 --at 2026-04-01T11:00")
+                  .find("cell          " + jishan_cell + " " + old_name + " (grid version 1,"),
+              std::string::npos);
+    EXPECT_NE(output("incidents show " + ws + " 9839 --at 2026-04-01T13:00")
+                  .find("cell          14082410020006 "),
+              std::string::npos);
 
     // Publishing twice is refused and changes nothing.
     const std::string published = file_bytes(ws);
