@@ -2,7 +2,7 @@
 // split_cell, a METIS partition per village, parts dissolved with merge_cells.
 #include "wangge/redraw/propose.hpp"
 
-#include "redraw/units.hpp"
+#include "redraw/edit_shared.hpp"
 #include "wangge/base/random.hpp"
 #include "wangge/error.hpp"
 #include "wangge/grid/locator.hpp"
@@ -514,7 +514,7 @@ Proposal propose_cells(grid::Grid& g_in, const ProposeOptions& o) {
             units.insert(c->village_code);
             units.insert(c->township_code);
         }
-    refresh_units(g, units);
+    detail::refresh_units(g, units);
     out.change.units.assign(units.begin(), units.end());
     out.change.summary = "proposed " + std::to_string(out.cells.size()) + " cells for " +
                          std::string(o.village.empty() ? "township " : "village ") + area_code +
