@@ -12,10 +12,13 @@
 //     households' median along its longer side, again and again, until a block holds at
 //     most a small share of the target (target x tolerance / 2) or is too small to cut.
 //  3. Partition. Per village (and per connected piece of it), the blocks' adjacency graph
-//     goes to METIS (METIS_PartGraphKway, contiguous parts, imbalance = tolerance) with
+//     goes to METIS (METIS_PartGraphKway, contiguous parts) with
 //     vertex weights = households and edge weights = shared boundary length, three times as
 //     heavy inside a former cell as on an existing cell boundary, so cuts follow the
-//     existing boundaries where they can. Several seeds are tried; the best balance wins.
+//     existing boundaries where they can. A few seeds and imbalance bounds are tried; the
+//     division with the fewest cells outside the tolerance (then the smallest worst gap to
+//     the village's mean) wins. Blocks meet where their edges are the same segments, bit
+//     for bit (the cuts insert their end points into every neighbour).
 //  4. Dissolve. Each part's blocks are merged (merge_cells: shared edges cancel, the cut
 //     vertices that are no longer needed are removed again), so the result tiles the area
 //     exactly. Parts are numbered north to south, west to east within the village under the
