@@ -452,8 +452,9 @@ class GridPropose final : public Command {
         }
         std::cout << p.change.summary << " in draft " << draft << " (from version " << from
                   << ")\n";
-        std::cout << p.old_cells << " cells -> " << p.cells.size() << " cells, from " << p.blocks
-                  << " blocks; households are GENERATED points, not surveyed data\n";
+        std::cout << p.old_cells << (p.old_cells == 1 ? " cell -> " : " cells -> ")
+                  << p.cells.size() << (p.cells.size() == 1 ? " cell, from " : " cells, from ")
+                  << p.blocks << " blocks; households are GENERATED points, not surveyed data\n";
         for (const auto& c : p.cells)
             std::cout << "  " << c.code << " " << c.name << "  households " << c.households << "  "
                       << (c.deviation >= 0 ? "+" : "") << fixed(c.deviation * 100, 1) << "%"

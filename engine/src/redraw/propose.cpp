@@ -516,7 +516,8 @@ Proposal propose_cells(grid::Grid& g_in, const ProposeOptions& o) {
         }
     detail::refresh_units(g, units);
     out.change.units.assign(units.begin(), units.end());
-    out.change.summary = "proposed " + std::to_string(out.cells.size()) + " cells for " +
+    out.change.summary = "proposed " + std::to_string(out.cells.size()) +
+                         (out.cells.size() == 1 ? " cell for " : " cells for ") +
                          std::string(o.village.empty() ? "township " : "village ") + area_code +
                          " (target " + std::to_string(std::llround(o.households)) +
                          " households, from " + std::to_string(out.household_points) +
