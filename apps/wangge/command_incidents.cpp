@@ -7,6 +7,7 @@
 #include "wangge/loop/matter_json.hpp"
 #include "wangge/loop/session.hpp"
 #include "wangge/loop/state_at.hpp"
+#include "wangge/store/workspace.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -64,8 +65,19 @@ std::string department_label(const loop::Catalogue& cat, const std::string& code
     return d ? code + " " + d->name : code;
 }
 
+// The grid that names cells and units in an answer --at T: the version in force at T (before
+// a publish the old one, which holds the matters' cells then), else the current one.
+const grid::Grid& grid_at(const loop::Session& s, const std::string& at_text, loop::LocalTime at,
+                          std::optional<grid::Grid>& older) {
+    if (at_text.empty()) return s.grid();
+    const auto ws = store::Workspace::open(s.path());
+    const int v = ws.version_at(loop::format_time(at));
+    if (v == s.grid_version()) return s.grid();
+    return older.emplace(ws.grid(v));
+}
+
 void print_incident(const loop::Session& s, const loop::IncidentRecord& r, loop::Status status,
-                    loop::LocalTime at) {
+                    loop::LocalTime at, const grid::Grid* names = nullptr) {
     const auto& inc = r.incident;
     const auto& cat = s.catalogue();
     const auto* category = cat.category(inc.report.category);
@@ -76,7 +88,7 @@ void print_incident(const loop::Session& s, const loop::IncidentRecord& r, loop:
               << (inc.report.reporter.empty() ? "" : " by " + inc.report.reporter) << "\n";
     if (!inc.report.note.empty()) std::cout << "note          " << inc.report.note << "\n";
     std::cout << "location      " << fixed(r.lonlat.x, 6) << ", " << fixed(r.lonlat.y, 6) << "\n";
-    const auto* cell = s.cell(r.cell);
+    const auto* cell = names ? names->find_cell(r.cell) : s.cell(r.cell);
     std::cout << "cell          " << (r.cell.empty() ? "(outside the grid)" : r.cell)
               << (cell && !cell->name.empty() ? " " + cell->name : std::string())
               << " (grid version " << r.grid_version << ", "
@@ -398,8 +410,10 @@ void run_show(const ShowArgs& a) {
                                     [&](const loop::Event& e) { return e.at > at; });
     const auto hidden = static_cast<std::size_t>(journal.end() - later);
     journal.erase(later, journal.end());
+    std::optional<grid::Grid> older;
+    const auto& names = grid_at(*s, a.at, at, older);
     if (json) {
-        const loop::MatterJson encoder(s->catalogue(), &s->grid());
+        const loop::MatterJson encoder(s->catalogue(), &names);
         auto j = encoder.matter(matter->record, matter->record.incident.state, matter->status);
         j["at"] = loop::format_time(at);
         j["journal"] = loop::MatterJson::journal(journal);
@@ -407,7 +421,7 @@ void run_show(const ShowArgs& a) {
         std::cout << j.dump(2) << "\n";
         return;
     }
-    print_incident(*s, matter->record, matter->status, at);
+    print_incident(*s, matter->record, matter->status, at, &names);
     std::cout << "journal       " << journal.size() << " events up to " << loop::format_time(at);
     if (hidden) std::cout << " (" << hidden << " later not shown)";
     std::cout << "\n";
@@ -470,7 +484,8 @@ void run_list(const ListArgs& a) {
     nlohmann::ordered_json arr = nlohmann::ordered_json::array();
     // Unit names come from the grid: read it only for JSON.
     std::optional<loop::MatterJson> encoder;
-    if (a.json) encoder.emplace(s->catalogue(), &s->grid());
+    std::optional<grid::Grid> older;
+    if (a.json) encoder.emplace(s->catalogue(), &grid_at(*s, a.at, at, older));
     std::size_t n = 0;
     loop::for_each_matter_at(s->store(), s->loop(), at, filter, [&](loop::MatterAt&& m) {
         const auto& r = m.record;

@@ -1,19 +1,22 @@
-// wangge grid draft|split|merge|move-boundary|transfer|recode|diff|publish: planners redraw
+// wangge grid draft|split|merge|move-boundary|transfer|recode|diff|publish|propose: planners redraw
 // the grid (redraw/), as Command objects (command.hpp).
 #include "command.hpp"
 #include "wangge/error.hpp"
 #include "wangge/grid/import.hpp"
 #include "wangge/redraw/diff.hpp"
 #include "wangge/redraw/draft.hpp"
+#include "wangge/redraw/propose.hpp"
 #include "wangge/redraw/publish.hpp"
 #include "wangge/render/renderer.hpp"
 #include "wangge/store/workspace.hpp"
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 namespace wangge::app {
 
@@ -383,6 +386,94 @@ class GridPublish final : public Command {
     bool m_force = false;
 };
 
+class GridPropose final : public Command {
+  public:
+    GridPropose()
+        : Command("propose", "Propose cells of about a target number of households for a "
+                             "village or township, written as a new draft") {}
+    void declare(CLI::App& cmd) override {
+        m_workspace.declare(cmd);
+        cmd.add_option("--village", m_options.village, "Village or community code (12 digits)");
+        cmd.add_option("--township", m_options.township, "Township code (9 digits)");
+        cmd.add_option("--households", m_options.households, "Target households per cell")
+            ->capture_default_str();
+        cmd.add_option("--tolerance", m_options.tolerance,
+                       "Allowed deviation from the target, as a share")
+            ->capture_default_str();
+        cmd.add_option("--seed", m_options.seed, "Seed of the generated household points")
+            ->capture_default_str();
+        cmd.add_option("--from", m_from, "Version to start from (default: current)");
+        m_json.declare(cmd);
+    }
+    int run() override {
+        redraw::check_options(m_options);
+        const std::string& path = m_workspace.path();
+        grid::Grid proposed;
+        int from = 0;
+        {
+            const auto ws = store::Workspace::open(path);
+            from = ws.resolve_version(opt_version(m_from));
+            proposed = ws.grid(from);
+        }
+        // Computed before anything is written: bad input or a failed proposal leaves the
+        // workspace as it was.
+        const auto p = redraw::propose_cells(proposed, m_options);
+        const int draft = redraw::start_draft(
+            path, {.from = from, .note = p.change.summary, .author = current_user()});
+        const auto o = redraw::edit_draft(path, draft, [&](grid::Grid& g) {
+            g = std::move(proposed);
+            return p.change;
+        });
+        if (m_json.on) {
+            auto cells = nlohmann::ordered_json::array();
+            for (const auto& c : p.cells)
+                cells.push_back({{"code", c.code},
+                                 {"name", c.name},
+                                 {"village", c.village},
+                                 {"households", c.households},
+                                 {"population", c.population},
+                                 {"deviation", std::round(c.deviation * 1000) / 1000},
+                                 {"within_tolerance", c.within}});
+            nlohmann::ordered_json j{{"draft", draft},
+                                     {"from_version", from},
+                                     {"target_households", m_options.households},
+                                     {"tolerance", m_options.tolerance},
+                                     {"old_cells", p.old_cells},
+                                     {"blocks", p.blocks},
+                                     {"household_points", p.household_points},
+                                     {"households_note",
+                                      "households are GENERATED points (from each former "
+                                      "cell's households), not surveyed data"},
+                                     {"validation", o.draft_summary},
+                                     {"cells", cells},
+                                     {"notes", p.notes}};
+            std::cout << j.dump(2) << "\n";
+            return ok;
+        }
+        std::cout << p.change.summary << " in draft " << draft << " (from version " << from
+                  << ")\n";
+        std::cout << p.old_cells << (p.old_cells == 1 ? " cell -> " : " cells -> ")
+                  << p.cells.size() << (p.cells.size() == 1 ? " cell, from " : " cells, from ")
+                  << p.blocks << " blocks; households are GENERATED points, not surveyed data\n";
+        for (const auto& c : p.cells)
+            std::cout << "  " << c.code << " " << c.name << "  households " << c.households << "  "
+                      << (c.deviation >= 0 ? "+" : "") << fixed(c.deviation * 100, 1) << "%"
+                      << (c.within ? "" : "  (outside the tolerance)") << "\n";
+        for (const auto& n : p.notes)
+            std::cout << "note: " << n << "\n";
+        std::cout << "validated the touched cells and their neighbours (" << o.touched.cells
+                  << " cells): " << o.touched.summary() << "; the draft has " << o.draft_summary
+                  << "\n";
+        return ok;
+    }
+
+  private:
+    WorkspaceOption m_workspace;
+    JsonOption m_json;
+    redraw::ProposeOptions m_options;
+    int m_from = 0;
+};
+
 } // namespace
 
 void add_redraw_commands(CommandSet& set, CLI::App& grid) {
@@ -395,6 +486,7 @@ void add_redraw_commands(CommandSet& set, CLI::App& grid) {
     set.add<GridRecode>(grid);
     set.add<GridDiff>(grid);
     set.add<GridPublish>(grid);
+    set.add<GridPropose>(grid);
 }
 
 } // namespace wangge::app

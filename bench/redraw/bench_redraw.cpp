@@ -1,7 +1,12 @@
 // bench/redraw: one edit on a GENERATED 100,000-cell grid with its incremental validation,
 // against re-validating the whole grid (the peer: what an edit costs without incremental
-// validation); and publishing a draft with 100,000 open matters (generated reports).
+// validation); and publishing a draft of 500 merges with 100,000 open matters (generated
+// reports), against storing the same grid as a plain new version (the peer: what
+// `wangge grid import` writes, the only way to change the grid before drafts, with no
+// validation of the result, no diff and no migration of matters or duties).
 // Targets (issue 14): edit + validation < 200 ms; publish < 5 s.
+//
+//   build/bin/bench_redraw [CELLS=100000] [MATTERS=100000]   (MATTERS 0: the edit only)
 #include "wangge/error.hpp"
 #include "wangge/grid/generated.hpp"
 #include "wangge/grid/locator.hpp"
@@ -121,14 +126,50 @@ int main(int argc, char** argv) {
         return redraw::merge_cells(d, {code, freed});
     });
     const double edit_ws_s = since(t0);
+    std::printf("edit of the stored draft (load, merge, validate, store) %8.1f ms\n",
+                edit_ws_s * 1e3);
+    // More of a redraw to publish: 499 more merges of neighbours (cells 2k and 2k + 1 of a
+    // lattice row), spread over the grid, as one stored edit.
+    std::size_t merges = 1;
+    redraw::edit_draft(path, std::nullopt, [&](grid::Grid& d) {
+        redraw::Change all;
+        const std::size_t step = std::max<std::size_t>(2, (n / 500) & ~std::size_t{1});
+        for (std::size_t k = 0; merges < 500 && k + 1 < n; k += step) {
+            const auto a = base.cells[k].code, b = base.cells[k + 1].code;
+            if (a == code || a == freed || b == code || b == freed) continue;
+            try {
+                // Into b: the lattice numbers cells from 00, which the national rule does not
+                // allow.
+                auto c = redraw::merge_cells(d, {b, a});
+                all.removed.insert(all.removed.end(), c.removed.begin(), c.removed.end());
+                all.changed.insert(all.changed.end(), c.changed.begin(), c.changed.end());
+                all.units.insert(all.units.end(), c.units.begin(), c.units.end());
+                ++merges;
+            } catch (const Error&) { // not neighbours (a row's end): the grid is unchanged
+            }
+        }
+        all.summary = std::to_string(merges - 1) + " merges";
+        return all;
+    });
     t0 = clock_type::now();
     const auto r =
         redraw::publish(path, {.effective = loop::parse_time("2026-04-01T00:00"), .force = true});
     const double publish_s = since(t0);
-    std::printf("edit of the stored draft (load, merge, validate, store) %8.1f ms\n",
-                edit_ws_s * 1e3);
-    std::printf("publish with %zu open matters (%zu moved)  %8.2f s\n", r.open_matters,
-                r.moved.size(), publish_s);
+    std::printf("publish of %zu merges with %zu open matters (%zu moved)  %8.2f s\n", merges,
+                r.open_matters, r.moved.size(), publish_s);
+    grid::Grid published;
+    {
+        const auto ws = store::Workspace::open(path);
+        published = ws.grid(r.version);
+    }
+    t0 = clock_type::now();
+    {
+        auto ws = store::Workspace::open(path, true);
+        ws.add_version({.grid = std::move(published), .note = "peer: plain import"});
+    }
+    const double import_s = since(t0);
+    std::printf("peer: storing that grid as a plain new version  %8.2f s; ratio %.1fx\n", import_s,
+                publish_s / std::max(import_s, 1e-9));
     std::filesystem::remove_all(dir);
     return 0;
 }

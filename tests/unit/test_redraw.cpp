@@ -4,17 +4,21 @@
 #include "wangge/geo/geometry.hpp"
 #include "wangge/geo/geos.hpp"
 #include "wangge/grid/import.hpp"
+#include "wangge/grid/locator.hpp"
 #include "wangge/grid/validate.hpp"
 #include "wangge/loop/session.hpp"
 #include "wangge/loop/state_at.hpp"
+#include "wangge/loop/store.hpp"
 #include "wangge/redraw/diff.hpp"
 #include "wangge/redraw/draft.hpp"
 #include "wangge/redraw/edit.hpp"
 #include "wangge/redraw/publish.hpp"
 #include "wangge/sample/jishan.hpp"
+#include "wangge/store/sqlite.hpp"
 #include "wangge/store/workspace.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <geos_c.h>
 #include <gtest/gtest.h>
@@ -78,6 +82,19 @@ int run(const std::string& args) {
 }
 
 const std::string jishan_cell = "14082410020001";
+
+// The command's standard output.
+std::string output(const std::string& args) {
+    const std::string cmd = std::string(WANGGE_BINARY) + " " + args + " 2>/dev/null";
+    std::string out;
+    if (FILE* p = popen(cmd.c_str(), "r")) {
+        char buf[4096];
+        for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;)
+            out.append(buf, n);
+        pclose(p);
+    }
+    return out;
+}
 
 } // namespace
 
@@ -254,6 +271,32 @@ TEST(Redraw, PublishMigratesOpenMattersAndTimeTravels) {
               2);
     EXPECT_EQ(file_bytes(ws), bytes);
 
+    // Publishing locates only the open matters of cells the draft changes; that must give
+    // what locating every open matter in the whole new grid gives.
+    {
+        const auto w = store::Workspace::open(ws);
+        const auto old_grid = w.grid(1), new_grid = w.grid(2);
+        const auto d = redraw::diff_grids(old_grid, new_grid, w.metric_crs());
+        const store::sqlite::Connection db(ws, true);
+        const auto fast = redraw::relocate_open_matters(db, new_grid, d);
+        const grid::Locator locator(new_grid);
+        std::size_t open = 0;
+        std::map<std::int64_t, std::string> everywhere, located;
+        for (const auto& rec : loop::LoopStore::open(ws).incidents()) {
+            if (loop::is_final(rec.incident.state)) continue;
+            ++open;
+            const auto k = locator.locate(rec.lonlat);
+            ASSERT_GE(k, 0);
+            const auto& c = new_grid.cells[static_cast<std::size_t>(k)];
+            if (c.code != rec.cell) everywhere[rec.incident.report.id] = c.code;
+        }
+        for (const auto& m : fast.moves)
+            located[m.id] = m.to_cell;
+        EXPECT_GT(open, 500u); // the sample has 560
+        EXPECT_EQ(fast.open, open);
+        EXPECT_EQ(located, everywhere);
+    }
+
     const auto at = loop::parse_time("2026-04-01T12:00");
     const auto r = redraw::publish(ws, {.effective = at, .actor = "test"});
     EXPECT_EQ(r.version, 2);
@@ -279,11 +322,59 @@ TEST(Redraw, PublishMigratesOpenMattersAndTimeTravels) {
     EXPECT_EQ(w.version_at("2026-04-01T11:59"), 1);
     EXPECT_EQ(w.version_at("2026-04-01T12:00"), 2);
 
+    // Before the effective time a matter is shown in its old cell, named from the version in
+    // force then (the current grid has no cell 14082410020001 any more).
+    const std::string old_name = jishan().find_cell(jishan_cell)->name;
+    ASSERT_FALSE(old_name.empty());
+    EXPECT_NE(output("incidents show " + ws + " 9839 --at 2026-04-01T11:00")
+                  .find("cell          " + jishan_cell + " " + old_name + " (grid version 1,"),
+              std::string::npos);
+    EXPECT_NE(output("incidents show " + ws + " 9839 --at 2026-04-01T13:00")
+                  .find("cell          14082410020006 "),
+              std::string::npos);
+
     // Publishing twice is refused and changes nothing.
     const std::string published = file_bytes(ws);
     EXPECT_EQ(run("grid publish " + ws + " --draft 2"), 2);
     EXPECT_EQ(run("grid publish " + ws), 2);
     EXPECT_EQ(file_bytes(ws), published);
+}
+
+// Merged cells' duties are merged; two holders of one function in the merged cell are a
+// conflict the planner must decide: the publish lists it and writes nothing, unless forced.
+// The sample gives every cell its own grid worker (F31 and F34, 网格员NNNN).
+TEST(Redraw, PublishListsTheDutyConflictsOfMergedCells) {
+    const auto dir = test::temp_dir();
+    const std::string ws = (dir / "j.gpkg").string();
+    ASSERT_EQ(run("sample jishan --workspace " + ws + " --no-imagery"), 0);
+    redraw::start_draft(ws, {.note = "merge two cells with their own workers"});
+    redraw::edit_draft(ws, std::nullopt, [](grid::Grid& g) {
+        return redraw::merge_cells(g, {"14082410020002", "14082410020003"});
+    });
+    const auto at = loop::parse_time("2026-04-01T12:00");
+    const std::string bytes = file_bytes(ws);
+    const std::vector<std::string> conflicts{
+        "conflicting duty: F31 cell 14082410020002 (D18 网格员0002) and F31 cell 14082410020002 "
+        "(D18 网格员0003)",
+        "conflicting duty: F34 cell 14082410020002 (D18 网格员0002) and F34 cell 14082410020002 "
+        "(D18 网格员0003)"};
+    try {
+        (void)redraw::publish(ws, {.effective = at});
+        ADD_FAILURE() << "the conflicts were not reported";
+    } catch (const DataError& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("2 new problem"), std::string::npos) << what;
+        for (const auto& c : conflicts)
+            EXPECT_NE(what.find(c), std::string::npos) << what;
+    }
+    EXPECT_EQ(file_bytes(ws), bytes);
+    const auto r = redraw::publish(ws, {.effective = at, .force = true});
+    EXPECT_EQ(r.decisions, conflicts);
+    ASSERT_EQ(r.duties.size(), 2u);
+    for (const auto& dc : r.duties) {
+        EXPECT_EQ(dc.duty.unit, "14082410020003");
+        EXPECT_EQ(dc.successors, std::vector<std::string>{"14082410020002"});
+    }
 }
 
 TEST(Redraw, PublishRefusesADraftWithDefects) {

@@ -1,12 +1,15 @@
 #include "wangge/redraw/diff.hpp"
 
 #include "wangge/error.hpp"
+#include "wangge/geo/box_index.hpp"
 #include "wangge/geo/gdal.hpp"
 #include "wangge/geo/geos.hpp"
 #include "wangge/geo/proj.hpp"
 #include "wangge/grid/locator.hpp"
 #include "wangge/loop/store.hpp"
 #include "wangge/redraw/edit.hpp"
+#include "wangge/store/gpkg.hpp"
+#include "wangge/store/sqlite.hpp"
 #include "wangge/store/workspace.hpp"
 
 #include <algorithm>
@@ -128,8 +131,6 @@ Diff diff_grids(const grid::Grid& from, const grid::Grid& to, const std::string&
             d.lineage[a.code][to.cells[j].code] = inter * to_m2;
         }
     }
-    for (std::size_t i = 0; i < from.cells.size(); ++i)
-        if (old_same[i]) d.lineage[from.cells[i].code][from.cells[i].code] = area_old(i);
 
     const auto whole = [](double part, double total) {
         return total > 0 && std::abs(part - total) <= 1e-6 * total;
@@ -272,30 +273,83 @@ Diff diff_grids(const grid::Grid& from, const grid::Grid& to, const std::string&
     return d;
 }
 
-std::vector<MatterMove> relocate_open_matters(const std::string& workspace, const grid::Grid& to) {
-    std::vector<MatterMove> moves;
-    auto store = loop::LoopStore::open(workspace);
-    const auto records = store.incidents();
+std::set<std::string> unchanged_cells(const Diff& diff, const grid::Grid& to) {
+    std::set<std::string> touched;
+    for (const auto& c : diff.changes) {
+        touched.insert(c.old_cells.begin(), c.old_cells.end());
+        touched.insert(c.new_cells.begin(), c.new_cells.end());
+    }
+    std::set<std::string> out;
+    for (const auto& c : to.cells)
+        if (!touched.count(c.code)) out.insert(out.end(), c.code);
+    return out;
+}
+
+OpenMatters relocate_open_matters(const store::sqlite::Connection& db, const grid::Grid& to,
+                                  const Diff& diff) {
+    OpenMatters out;
+    if (!db.has_table("loop_incidents")) return out;
+    // A matter stays when its stored cell is unchanged (same code, geometry and village):
+    // its point is still inside. Only the others are located, among the new cells whose
+    // boxes hold them.
+    const auto stay = unchanged_cells(diff, to);
+    std::unordered_map<std::string_view, const grid::Cell*> new_by_code;
+    for (const auto& c : to.cells)
+        new_by_code.emplace(c.code, &c);
+    std::string final_states;
+    for (const auto s : loop::all_states)
+        if (loop::is_final(s))
+            final_states += std::string(final_states.empty() ? "'" : ", '") +
+                            std::string(loop::to_string(s)) + "'";
+    auto st = db.prepare("SELECT fid, geom, cell, village, township FROM loop_incidents WHERE "
+                         "state NOT IN (" +
+                         final_states + ") ORDER BY fid");
     std::vector<geo::Point> points;
-    std::vector<std::size_t> open;
-    for (std::size_t k = 0; k < records.size(); ++k)
-        if (!loop::is_final(records[k].incident.state)) {
-            open.push_back(k);
-            points.push_back(records[k].lonlat);
+    while (st.step()) {
+        ++out.open;
+        const auto cell = st.view(2);
+        const auto village = st.view(3);
+        if (const auto it = new_by_code.find(cell); it != new_by_code.end() &&
+                                                    stay.count(it->second->code) &&
+                                                    it->second->village_code == village)
+            continue;
+        MatterMove m{.id = st.integer(0),
+                     .from_cell = std::string(cell),
+                     .from_village = std::string(village),
+                     .from_township = std::string(st.view(4)),
+                     .lonlat = store::gpkg::point_from_blob(st.blob(1), st.bytes(1))};
+        points.push_back(m.lonlat);
+        out.moves.push_back(std::move(m));
+    }
+    if (points.empty()) return out;
+
+    // The new cells whose boxes hold a point to locate: the locator over them answers as
+    // the one over the whole grid would (its test is per cell), at a fraction of the cost.
+    std::vector<geo::Box> boxes(to.cells.size());
+    for (std::size_t i = 0; i < to.cells.size(); ++i)
+        boxes[i] = geo::bounds(to.cells[i].geometry);
+    const geo::BoxIndex index(boxes);
+    std::vector<char> candidate(to.cells.size(), 0);
+    for (const auto& p : points)
+        index.query(geo::Box{p.x, p.y, p.x, p.y}, [&](std::uint32_t k) { candidate[k] = 1; });
+    grid::Grid near;
+    std::vector<std::size_t> index_of;
+    for (std::size_t i = 0; i < to.cells.size(); ++i)
+        if (candidate[i]) {
+            near.cells.push_back(to.cells[i]);
+            index_of.push_back(i);
         }
-    if (open.empty()) return moves;
-    grid::Locator locator(to);
     std::vector<std::int32_t> where(points.size(), -1);
-    locator.locate_batch(points, where, 1);
-    for (std::size_t n = 0; n < open.size(); ++n) {
-        const auto& r = records[open[n]];
-        MatterMove m{.id = r.incident.report.id,
-                     .from_cell = r.cell,
-                     .from_village = r.village,
-                     .from_township = r.township,
-                     .lonlat = r.lonlat};
+    if (!near.cells.empty()) {
+        const grid::Locator locator(near);
+        locator.locate_batch(points, where, 1);
+    }
+    std::vector<MatterMove> moves;
+    moves.reserve(out.moves.size());
+    for (std::size_t n = 0; n < out.moves.size(); ++n) {
+        auto& m = out.moves[n];
         if (where[n] >= 0) {
-            const auto& c = to.cells[static_cast<std::size_t>(where[n])];
+            const auto& c = to.cells[index_of[static_cast<std::size_t>(where[n])]];
             m.to_cell = c.code;
             m.to_village = c.village_code;
             m.to_township = c.township_code;
@@ -305,7 +359,8 @@ std::vector<MatterMove> relocate_open_matters(const std::string& workspace, cons
             m.to_township != m.from_township)
             moves.push_back(std::move(m));
     }
-    return moves;
+    out.moves = std::move(moves);
+    return out;
 }
 
 std::vector<DutyChange> duty_changes(const Diff& diff, const std::vector<loop::Duty>& duties,
@@ -349,7 +404,10 @@ void add_loop_effects(Diff& diff, const std::string& workspace, const grid::Grid
         if (!GDALDatasetGetLayerByName(ws.dataset().get(), "loop_incidents")) return;
     }
     diff.loop = true;
-    diff.matters = relocate_open_matters(workspace, to);
+    {
+        const store::sqlite::Connection db(workspace, true);
+        diff.matters = relocate_open_matters(db, to, diff).moves;
+    }
     auto store = loop::LoopStore::open(workspace);
     const auto catalogue = store.load_catalogue();
     const auto duties = store.load_duties(catalogue);

@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_map>
 
 namespace wangge::redraw {
 
@@ -90,10 +91,12 @@ EditOutcome edit_draft(const std::string& path, std::optional<int> draft_in,
     const int draft = resolve_draft(path, draft_in);
     auto ws = store::Workspace::open(path, true);
     grid::Grid g = ws.grid(draft);
-    std::map<std::string, const grid::Cell*> before;
-    const grid::Grid original = g; // the rows to compare against, to store only what changed
-    for (const auto& c : original.cells)
-        before[c.code] = &c;
+    // The boxes of the cells before the edit: a removed cell's box bounds the stale part of
+    // the stored report (cheaper than keeping a copy of the grid).
+    std::unordered_map<std::string, geo::Box> before;
+    before.reserve(g.cells.size());
+    for (const auto& c : g.cells)
+        before.emplace(c.code, geo::bounds(c.geometry));
 
     EditOutcome out;
     out.draft = draft;
@@ -114,8 +117,7 @@ EditOutcome edit_draft(const std::string& path, std::optional<int> draft_in,
         }
     }
     for (const auto& code : out.change.removed)
-        if (auto it = before.find(code); it != before.end())
-            box.expand(geo::bounds(it->second->geometry));
+        if (auto it = before.find(code); it != before.end()) box.expand(it->second);
     for (const auto& code : out.change.units) {
         if (const auto* u = g.find_unit(code))
             update.units.push_back(*u);

@@ -478,7 +478,11 @@ Response App::api(const Request& req) {
         const auto status = status_for(live, req, at);
         const bool geometry = req.param("geometry") != "0";
         json features = json::array();
-        for (const auto& c : live.grid().cells) {
+        // At a past time, the cells of the version in force then (before a publish: the old
+        // cells, which the matters of that time are counted in).
+        const auto& cells =
+            req.param("at").empty() ? live.grid() : live.grid_of(live.version_at(at));
+        for (const auto& c : cells.cells) {
             json f{{"type", "Feature"},
                    {"id", c.code},
                    {"geometry", geometry ? geometry_json(c.geometry) : json()},
@@ -491,9 +495,14 @@ Response App::api(const Request& req) {
     }
     if (p.starts_with("/api/cells/") && get) {
         const auto code = p.substr(11);
-        const auto* c = live.grid().find_cell(code);
-        if (!c) return not_found("no cell " + code + " in the current grid");
         const auto at = at_of(live, req);
+        const auto& cells =
+            req.param("at").empty() ? live.grid() : live.grid_of(live.version_at(at));
+        const auto* c = cells.find_cell(code);
+        if (!c)
+            return not_found("no cell " + code + " in the grid version " +
+                             (req.param("at").empty() ? std::string("served")
+                                                      : "in force at " + loop::format_time(at)));
         return json_response(cell_detail(live, *c, at, *status_for(live, req, at)));
     }
     if (p == "/api/units" && get) {

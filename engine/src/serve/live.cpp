@@ -100,6 +100,7 @@ Live::Live(const std::string& workspace, ServerClock clock, int interval_ms)
     if (m_session->grid().cells.empty())
         throw DataError("the workspace has no grid: import one first", {.file = workspace});
     m_grid = &m_session->grid();
+    m_grid_version = m_session->grid_version();
     (void)m_session->locator(); // built now, not on the first request
     if (sqlite3_open_v2(workspace.c_str(), &m_watch->db, SQLITE_OPEN_READONLY, nullptr) !=
         SQLITE_OK)
@@ -133,6 +134,36 @@ render::RenderStatus Live::status_at(loop::LocalTime t) const {
     // at T (loop/state_at.hpp), exactly as `wangge render` and `wangge tiles` draw them.
     std::lock_guard lock(m_workspace_mutex);
     return render::status_from_workspace(*m_workspace, loop::format_time(t));
+}
+
+int Live::version_at(loop::LocalTime t) const {
+    std::lock_guard lock(m_workspace_mutex);
+    try {
+        return m_workspace->version_at(loop::format_time(t));
+    } catch (const InputError&) { // before every recorded effective time
+        return m_grid_version;
+    }
+}
+
+const grid::Grid& Live::grid_of(int version) const {
+    if (version == m_grid_version) return *m_grid;
+    std::lock_guard past(m_past_mutex);
+    auto& g = m_past_grids[version];
+    if (!g) {
+        std::lock_guard lock(m_workspace_mutex);
+        g = std::make_unique<const grid::Grid>(m_workspace->grid(version));
+    }
+    return *g;
+}
+
+std::shared_ptr<const render::MapData> Live::map_data(int version) const {
+    std::lock_guard past(m_past_mutex);
+    auto& d = m_past_data[version];
+    if (!d) {
+        std::lock_guard lock(m_workspace_mutex);
+        d = render::MapData::load(*m_workspace, version);
+    }
+    return d;
 }
 
 std::int64_t Live::journal_since(std::int64_t after, std::set<std::int64_t>* incidents) const {

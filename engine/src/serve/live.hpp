@@ -90,7 +90,15 @@ class Live {
     }
     [[nodiscard]] const loop::DutyTable& duties() const noexcept { return m_session->duties(); }
     [[nodiscard]] const grid::Grid& grid() const noexcept { return *m_grid; }
+    [[nodiscard]] int grid_version() const noexcept { return m_grid_version; }
     [[nodiscard]] const std::string& path() const noexcept { return m_path; }
+    // ?at= before a publish: the grid version in force at T (store::Workspace::version_at;
+    // the served one when no version is recorded as in force then), and that version's grid
+    // and map data, read once per version and kept (a time slider goes back and forth over
+    // a few versions; a kept grid stays valid as long as the Live). Thread-safe.
+    [[nodiscard]] int version_at(loop::LocalTime t) const;
+    [[nodiscard]] const grid::Grid& grid_of(int version) const;
+    [[nodiscard]] std::shared_ptr<const render::MapData> map_data(int version) const;
 
     template <class F> auto with_session(F&& f) {
         std::lock_guard lock(m_session_mutex);
@@ -124,6 +132,10 @@ class Live {
     std::unique_ptr<store::Workspace> m_workspace; // GDAL: one thread at a time
     mutable std::mutex m_workspace_mutex;
     const grid::Grid* m_grid = nullptr;
+    int m_grid_version = 0;
+    mutable std::mutex m_past_mutex; // guards m_past_grids and m_past_data
+    mutable std::map<int, std::unique_ptr<const grid::Grid>> m_past_grids;
+    mutable std::map<int, std::shared_ptr<const render::MapData>> m_past_data;
     struct Watch;
     std::unique_ptr<Watch> m_watch; // the data_version connection
     std::unique_ptr<Marks> m_marks; // watcher thread only (and the constructor)

@@ -47,6 +47,17 @@ TileService::TileService(std::shared_ptr<const render::MapData> data, TileServic
     if (!m_options.cache_dir.empty()) fs::create_directories(m_options.cache_dir);
 }
 
+tiles::TileSource& TileService::overlay_at(Live& live, loop::LocalTime at) {
+    const int version = live.version_at(at);
+    if (version == live.grid_version()) return m_single;
+    std::lock_guard lock(m_past_mutex);
+    auto& source = m_past[version];
+    if (!source)
+        source = std::make_unique<tiles::TileSource>(live.map_data(version),
+                                                     single_tile(m_options.tiles));
+    return *source;
+}
+
 std::variant<TileService::Parsed, Response> TileService::parse(const Request& req) const {
     // /tiles/{layer}.json or /tiles/{layer}/{z}/{x}/{y}.{ext}
     std::string_view p = req.path;
@@ -231,7 +242,7 @@ Response TileService::handle(const Request& req, Live& live) {
         }
         const auto status = live.status_at(at);
         auto e = std::make_shared<Entry>();
-        e->bytes = m_single.tile(p.tile, p.layer, format, status);
+        e->bytes = overlay_at(live, at).tile(p.tile, p.layer, format, status);
         e->etag = etag_of(e->bytes);
         return reply(req, p.layer, e);
     }

@@ -95,6 +95,11 @@ class TileService {
         return layer == tiles::Layer::imagery ? m_source : m_single;
     }
     geo::Box m_lonlat; // the grid's bounds, for TileJSON
+    // Overlay tiles at a past time draw the grid version in force then: one source per
+    // version (kept; the served version uses m_single).
+    [[nodiscard]] tiles::TileSource& overlay_at(Live& live, loop::LocalTime at);
+    std::mutex m_past_mutex;
+    std::map<int, std::unique_ptr<tiles::TileSource>> m_past;
 
     mutable std::mutex m_mutex; // guards the cache and the in-flight set
     std::list<Key> m_lru;       // front = most recent

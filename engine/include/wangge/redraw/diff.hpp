@@ -15,10 +15,12 @@
 
 #include "wangge/grid/grid.hpp"
 #include "wangge/loop/duties.hpp"
+#include "wangge/store/sqlite.hpp"
 
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -67,7 +69,8 @@ struct Diff {
     std::size_t new_cells = 0;
     std::vector<CellChange> changes;           // every changed cell, in code order
     std::map<std::string, std::size_t> counts; // by kind, "unchanged" included
-    // Old cell -> new cells and the area (m2) of each overlap (every old cell with area).
+    // Old cell -> new cells and the area (m2) of each overlap, for the old cells that
+    // changed (an unchanged cell is its own successor).
     std::map<std::string, std::map<std::string, double>> lineage;
     std::vector<MatterMove> matters; // filled by add_loop_effects
     std::vector<DutyChange> duties;
@@ -82,9 +85,21 @@ struct Diff {
 // tables of the workspace (nothing when it has none). `to` is the new grid.
 void add_loop_effects(Diff& diff, const std::string& workspace, const grid::Grid& to);
 
-// Every open matter's cell in `to` (an open matter outside it gets to_cell ""); only moves.
-[[nodiscard]] std::vector<MatterMove> relocate_open_matters(const std::string& workspace,
-                                                            const grid::Grid& to);
+// The codes of the cells of `to` that `diff` leaves as they were (same code, geometry and
+// village).
+[[nodiscard]] std::set<std::string> unchanged_cells(const Diff& diff, const grid::Grid& to);
+
+struct OpenMatters {
+    std::size_t open = 0;          // open matters (not closed or rejected)
+    std::vector<MatterMove> moves; // those whose cell, village or township changes
+};
+
+// Every open matter's cell in `to` (an open matter outside it gets to_cell ""), read through
+// `db` (inside the caller's transaction when it publishes). `diff` is from the matters'
+// current grid to `to`: a matter in a cell it leaves unchanged stays there, only the others
+// are located (one query, the locator over the new cells near them).
+[[nodiscard]] OpenMatters relocate_open_matters(const store::sqlite::Connection& db,
+                                                const grid::Grid& to, const Diff& diff);
 
 // Duties whose cell, village or township is not in `to`, with their successors.
 [[nodiscard]] std::vector<DutyChange>
