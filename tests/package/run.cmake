@@ -16,7 +16,7 @@ endfunction()
 
 step(${CMAKE_COMMAND} --install "${BUILD}" --prefix "${prefix}")
 step(${CMAKE_COMMAND} -S "${SOURCE}" -B "${TMP}/build" -DCMAKE_BUILD_TYPE=Release
-     "-DCMAKE_PREFIX_PATH=${prefix}")
+     "-DCMAKE_PREFIX_PATH=${prefix}" "-DCMAKE_EXE_LINKER_FLAGS=${LINK_FLAGS}")
 step(${CMAKE_COMMAND} --build "${TMP}/build")
 
 # The example, through the public API: the cell count and the cell of a point.
