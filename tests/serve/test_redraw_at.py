@@ -4,6 +4,7 @@ with the grid version in force then (its cells, its tiles), as `render --at` and
 import os
 import shutil
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -53,6 +54,70 @@ class ServeAtBeforeAPublish(unittest.TestCase):
             old.stop()
         self.assertEqual(status, 200)
         self.assertEqual(past, expected)  # byte for byte: same grid, same status
+
+    def test_matters_at_a_past_time_are_in_their_old_cells(self):
+        # The publish moved 102 into the merged 14082410020001; at BEFORE it was in 0002.
+        now = self.srv.get_json("/api/matters/102")["properties"]
+        self.assertEqual((now["cell"], now["grid_version"]), ("14082410020001", 2))
+        then = self.srv.get_json(f"/api/matters/102?at={BEFORE}")["properties"]
+        self.assertEqual((then["cell"], then["grid_version"]), ("14082410020002", 1))
+        listed = self.srv.get_json(f"/api/matters?at={BEFORE}&cell=14082410020002")
+        self.assertEqual([f["id"] for f in listed["features"]], [102])
+        self.assertEqual(listed["features"][0]["properties"]["cell"], "14082410020002")
+        self.assertEqual(self.srv.get_json(f"/api/matters?at={BEFORE}&cell=14082410020001")
+                         ["total"], 1)  # 101 only
+        everything = self.srv.get_json(f"/api/matters?at={BEFORE}")
+        self.assertEqual({f["id"]: f["properties"]["cell"] for f in everything["features"]},
+                         {101: "14082410020001", 102: "14082410020002", 103: "14082410020101"})
+        detail = self.srv.get_json(f"/api/cells/14082410020002?at={BEFORE}")
+        self.assertEqual([m["id"] for m in detail["open_matters"]], [102])
+        self.assertEqual(detail["open_matters"][0]["cell"], "14082410020002")
+        reminders = self.srv.get_json(f"/api/reminders?at={BEFORE}")["reminders"]
+        self.assertEqual({m["id"]: m["cell"] for m in reminders},
+                         {101: "14082410020001", 102: "14082410020002"})
+
+    def test_a_click_at_a_past_time_finds_the_old_cell(self):
+        where = "lon=110.9700&lat=35.6250"  # matter 102's point
+        self.assertEqual(self.srv.get_json(f"/api/locate?{where}")["code"], "14082410020001")
+        then = self.srv.get_json(f"/api/locate?{where}&at={BEFORE}")
+        self.assertEqual(then["code"], "14082410020002")
+        self.assertEqual([m["id"] for m in then["open_matters"]], [102])
+
+
+class PublishWhileServing(unittest.TestCase):
+    """Planners publish while the command centre watches: the server keeps the file's WAL
+    (GDAL's opens in either process must not let the other delete it), sees the relocation,
+    and serves the grid in force."""
+
+    def test_publish_while_serving(self):
+        d = support.fresh_dir("serve_publish_live")
+        ws = support.make_workspace(d)
+        srv = support.Server(ws, d)
+        try:
+            self.assertEqual(srv.get_json("/api/matters/102")["properties"]["cell"],
+                             "14082410020002")
+            # Commands that open the file through GDAL, then a redraw and its publish.
+            support.run("grid", "info", ws)
+            support.run("grid", "draft", ws)
+            self.assertTrue(os.path.exists(ws + "-wal"), "the server's WAL was deleted")
+            support.run("grid", "merge", ws, "14082410020001", "14082410020002")
+            support.run("grid", "publish", ws, "--effective", "2026-03-02T10:00", "--force")
+            self.assertTrue(os.path.exists(ws + "-wal"), "the server's WAL was deleted")
+            for _ in range(100):  # the watcher polls; a change arrives within a second
+                if srv.get_json("/api/matters/102")["properties"]["cell"] == "14082410020001":
+                    break
+                time.sleep(0.1)
+            self.assertEqual(srv.get_json("/api/matters/102")["properties"]["cell"],
+                             "14082410020001")
+            cells = srv.get_json("/api/cells?geometry=0")
+            self.assertEqual(sorted(f["id"] for f in cells["features"]),
+                             ["14082410020001", "14082410020101", "14082410020102"])
+            past = srv.get_json(f"/api/matters?at={BEFORE}&cell=14082410020002")
+            self.assertEqual([f["id"] for f in past["features"]], [102])
+        finally:
+            srv.stop()
+        # The server leaves the file as it found it: one file, rollback journal.
+        self.assertFalse(os.path.exists(ws + "-wal"))
 
 
 if __name__ == "__main__":

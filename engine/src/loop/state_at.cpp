@@ -310,6 +310,22 @@ std::optional<MatterAt> Replayer::matter(std::int64_t id) {
         [this](std::int64_t matter) { return m_journal->upto(matter, m_at); }, *m_place);
 }
 
+std::optional<LocalTime> settled_since(const LoopStore& store) {
+    const Connection& db = StoreAccess::db(store);
+    const ReadTransaction snapshot(db);
+    // Times are fixed-width text, so the greatest text is the latest time (both indexed).
+    std::string latest;
+    const auto take = [&](const char* sql) {
+        auto st = db.prepare(sql);
+        if (st.step() && !st.is_null(0)) latest = std::max(latest, st.text(0));
+    };
+    take("SELECT max(updated_at) FROM loop_incidents");
+    if (db.has_table("redraw_relocations"))
+        take("SELECT max(effective_from) FROM redraw_relocations");
+    if (latest.empty()) return std::nullopt;
+    return parse_time(latest);
+}
+
 std::optional<MatterAt> matter_at(const LoopStore& store, const Loop& loop, std::int64_t id,
                                   LocalTime at) {
     return Replayer(store, loop, at).matter(id);

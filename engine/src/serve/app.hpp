@@ -44,6 +44,10 @@ class App : public Handler {
   private:
     Response route(const Request& request);
     Response api(const Request& request);
+    // The API by subject, each nullopt for a path it does not serve: cells, units and
+    // locate (api_cells.cpp); matters, stats, summary and reminders (api_matters.cpp).
+    std::optional<Response> places_api(const Request& request);
+    std::optional<Response> matters_api(const Request& request);
     Response open311(const Request& request);
     std::optional<Response> static_file(const Request& request) const;
     // nullopt when allowed; else 401 / 403.

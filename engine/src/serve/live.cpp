@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <array>
-#include <sqlite3.h>
 #include <unordered_set>
 
 namespace wangge::serve {
@@ -25,10 +24,7 @@ loop::LocalTime ServerClock::now() const {
 // A read-only connection of its own: PRAGMA data_version changes when another connection
 // (our Session's, or another process's) commits.
 struct Live::Watch {
-    sqlite3* db = nullptr;
-    ~Watch() {
-        if (db) sqlite3_close_v2(db);
-    }
+    store::sqlite::Connection db;
 };
 
 // Each matter's mark on the map and, per cell, how many of its matters are in each state:
@@ -74,27 +70,33 @@ namespace {
 // line), which a rollback journal does for as long as the read lasts. Failure only costs
 // that concurrency, so it is not an error.
 std::string set_journal_mode(const std::string& path, const std::string& mode) {
-    sqlite3* db = nullptr;
-    std::string before;
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK) {
-        sqlite3_busy_timeout(db, 5000);
-        const auto remember = [](void* out, int, char** values, char**) {
-            if (values[0]) *static_cast<std::string*>(out) = values[0];
-            return 0;
+    try {
+        const store::sqlite::Connection db(path, false);
+        const auto mode_now = [&db](const std::string& sql) {
+            auto st = db.prepare(sql);
+            return st.step() ? st.text(0) : std::string();
         };
-        sqlite3_exec(db, "PRAGMA journal_mode", remember, &before, nullptr);
-        if (before != mode)
-            sqlite3_exec(db, ("PRAGMA journal_mode=" + mode).c_str(), nullptr, nullptr, nullptr);
+        const auto before = mode_now("PRAGMA journal_mode");
+        if (before != mode) (void)mode_now("PRAGMA journal_mode=" + mode);
+        return before;
+    } catch (const StoreError&) {
+        return {};
     }
-    sqlite3_close_v2(db);
-    return before;
+}
+
+// The keeper of the file's WAL when it is in WAL mode (null otherwise: in rollback mode a held
+// SHARED lock would stop every other writer from committing).
+std::unique_ptr<store::sqlite::WalKeeper> keep_wal(const std::string& path) {
+    if (set_journal_mode(path, "wal") != "wal") return nullptr; // it could not switch
+    return std::make_unique<store::sqlite::WalKeeper>(path);
 }
 
 } // namespace
 
 Live::Live(const std::string& workspace, ServerClock clock, int interval_ms)
-    : m_path(workspace), m_journal_mode(set_journal_mode(workspace, "wal")), m_clock(clock),
-      m_interval_ms(interval_ms), m_session(loop::Session::open(workspace)),
+    : m_path(workspace), m_journal_mode(set_journal_mode(workspace, "wal")),
+      m_wal_keeper(keep_wal(workspace)), m_clock(clock), m_interval_ms(interval_ms),
+      m_session(loop::Session::open(workspace)),
       m_workspace(std::make_unique<store::Workspace>(store::Workspace::open(workspace))),
       m_watch(std::make_unique<Watch>()), m_marks(std::make_unique<Marks>()) {
     if (m_session->grid().cells.empty())
@@ -102,10 +104,7 @@ Live::Live(const std::string& workspace, ServerClock clock, int interval_ms)
     m_grid = &m_session->grid();
     m_grid_version = m_session->grid_version();
     (void)m_session->locator(); // built now, not on the first request
-    if (sqlite3_open_v2(workspace.c_str(), &m_watch->db, SQLITE_OPEN_READONLY, nullptr) !=
-        SQLITE_OK)
-        throw StoreError("cannot open for watching", {.file = workspace});
-    sqlite3_busy_timeout(m_watch->db, 5000);
+    m_watch->db = store::sqlite::Connection(workspace, true);
     m_snapshot = build(1);
 }
 
@@ -116,17 +115,13 @@ Live::~Live() {
     m_session.reset();
     m_workspace.reset();
     m_watch.reset();
+    m_wal_keeper.reset();
     if (!m_journal_mode.empty()) set_journal_mode(m_path, m_journal_mode);
 }
 
 std::int64_t Live::data_version() const {
-    sqlite3_stmt* st = nullptr;
-    std::int64_t v = -1;
-    if (sqlite3_prepare_v2(m_watch->db, "PRAGMA data_version", -1, &st, nullptr) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    auto st = m_watch->db.prepare("PRAGMA data_version");
+    return st.step() ? st.integer(0) : -1;
 }
 
 render::RenderStatus Live::status_at(loop::LocalTime t) const {
@@ -166,38 +161,39 @@ std::shared_ptr<const render::MapData> Live::map_data(int version) const {
     return d;
 }
 
+grid::Location Live::locate(geo::Point lonlat, int version) {
+    if (version == m_grid_version)
+        return with_session(
+            [&](loop::Session& s) { return s.locator().locate_with_distance(lonlat); });
+    const auto& grid = grid_of(version); // takes m_past_mutex itself
+    const grid::Locator* locator = nullptr;
+    {
+        std::lock_guard past(m_past_mutex);
+        auto& l = m_past_locators[version];
+        if (!l) l = std::make_unique<const grid::Locator>(grid);
+        locator = l.get(); // kept as long as the Live; queries are const
+    }
+    return locator->locate_with_distance(lonlat);
+}
+
 std::int64_t Live::journal_since(std::int64_t after, std::set<std::int64_t>* incidents) const {
     std::int64_t last = after;
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(m_watch->db, "SELECT fid, incident FROM loop_journal WHERE fid > ?", -1,
-                           &st, nullptr) != SQLITE_OK) {
-        sqlite3_finalize(st);
-        return last; // no loop tables yet
+    if (!m_watch->db.has_table("loop_journal")) return last; // no loop tables yet
+    auto st = m_watch->db.prepare("SELECT fid, incident FROM loop_journal WHERE fid > ?");
+    st.bind(1, after);
+    while (st.step()) {
+        last = std::max(last, st.integer(0));
+        if (incidents) incidents->insert(st.integer(1));
     }
-    sqlite3_bind_int64(st, 1, after);
-    int rc = SQLITE_ROW;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        last = std::max<std::int64_t>(last, sqlite3_column_int64(st, 0));
-        if (incidents) incidents->insert(sqlite3_column_int64(st, 1));
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) throw StoreError("cannot read the journal", {.file = m_path});
     return last;
 }
 
 std::vector<std::int64_t> Live::incident_ids() const {
     std::vector<std::int64_t> out;
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(m_watch->db, "SELECT fid FROM loop_incidents ORDER BY fid", -1, &st,
-                           nullptr) != SQLITE_OK) {
-        sqlite3_finalize(st);
-        return out;
-    }
-    int rc = SQLITE_ROW;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        out.push_back(sqlite3_column_int64(st, 0));
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) throw StoreError("cannot read the matters", {.file = m_path});
+    if (!m_watch->db.has_table("loop_incidents")) return out;
+    auto st = m_watch->db.prepare("SELECT fid FROM loop_incidents ORDER BY fid");
+    while (st.step())
+        out.push_back(st.integer(0));
     return out;
 }
 
@@ -240,7 +236,10 @@ std::shared_ptr<const Snapshot> Live::build(std::uint64_t version) {
     s->version = version;
     s->at = now();
     m_journal_seen = journal_since(0, nullptr);
-    s->records = with_session([](loop::Session& session) { return session.store().incidents(); });
+    with_session([&s](loop::Session& session) {
+        s->records = session.store().incidents();
+        s->settled = loop::settled_since(session.store());
+    });
     for (std::size_t i = 0; i < s->records.size(); ++i)
         s->by_id[s->records[i].incident.report.id] = i;
     s->status = std::make_shared<const render::RenderStatus>(mark(s->records, nullptr, s->at));
@@ -255,15 +254,11 @@ std::shared_ptr<const Snapshot> Live::update(const std::shared_ptr<const Snapsho
         // One read transaction on the watch connection: the journal and the ids agree.
         std::int64_t journal = 0;
         std::vector<std::int64_t> ids;
-        sqlite3_exec(m_watch->db, "BEGIN", nullptr, nullptr, nullptr);
-        try {
+        {
+            const store::sqlite::ReadTransaction read(m_watch->db);
             journal = journal_since(m_journal_seen, &changed);
             ids = incident_ids();
-        } catch (...) {
-            sqlite3_exec(m_watch->db, "COMMIT", nullptr, nullptr, nullptr);
-            throw;
         }
-        sqlite3_exec(m_watch->db, "COMMIT", nullptr, nullptr, nullptr);
         std::unordered_set<std::int64_t> now_ids(ids.begin(), ids.end());
         for (const auto& [id, i] : before->by_id)
             if (!now_ids.contains(id)) gone.push_back(id);
@@ -282,6 +277,7 @@ std::shared_ptr<const Snapshot> Live::update(const std::shared_ptr<const Snapsho
         std::vector<loop::IncidentRecord> out;
         for (const auto id : changed)
             if (auto r = session.store().incident(id)) out.push_back(std::move(*r));
+        s->settled = loop::settled_since(session.store());
         return out;
     });
     // The records in id order: the old ones but those changed or gone, plus the fresh ones.

@@ -13,8 +13,11 @@
 // connection is single-threaded). The watcher thread calls on_change.
 #pragma once
 
+#include "wangge/grid/locator.hpp"
 #include "wangge/loop/session.hpp"
+#include "wangge/loop/state_at.hpp"
 #include "wangge/render/renderer.hpp"
+#include "wangge/store/sqlite.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -53,6 +56,9 @@ struct Snapshot {
     std::shared_ptr<const render::RenderStatus> status; // cells and pins at `at`
     std::vector<loop::IncidentRecord> records;          // every matter as stored
     std::map<std::int64_t, std::size_t> by_id;          // id -> index into records
+    // From this time on `records` are every matter's state and place (loop::settled_since,
+    // read after them); an earlier ?at= goes through the loop's rule instead.
+    std::optional<loop::LocalTime> settled;
 };
 
 struct Change {
@@ -99,6 +105,9 @@ class Live {
     [[nodiscard]] int version_at(loop::LocalTime t) const;
     [[nodiscard]] const grid::Grid& grid_of(int version) const;
     [[nodiscard]] std::shared_ptr<const render::MapData> map_data(int version) const;
+    // The cell of grid `version` that holds a lon/lat point (an index into grid_of(version)
+    // cells), with the boundary distance; a past version's locator is built once and kept.
+    [[nodiscard]] grid::Location locate(geo::Point lonlat, int version);
 
     template <class F> auto with_session(F&& f) {
         std::lock_guard lock(m_session_mutex);
@@ -125,6 +134,8 @@ class Live {
 
     std::string m_path;
     std::string m_journal_mode; // the file's own, restored at the end
+    // Holds the WAL while we serve (store/sqlite.hpp: GDAL's opens drop our SQLite locks).
+    std::unique_ptr<store::sqlite::WalKeeper> m_wal_keeper;
     ServerClock m_clock;
     int m_interval_ms;
     std::unique_ptr<loop::Session> m_session;
@@ -133,9 +144,10 @@ class Live {
     mutable std::mutex m_workspace_mutex;
     const grid::Grid* m_grid = nullptr;
     int m_grid_version = 0;
-    mutable std::mutex m_past_mutex; // guards m_past_grids and m_past_data
+    mutable std::mutex m_past_mutex; // guards the past versions' grids, data and locators
     mutable std::map<int, std::unique_ptr<const grid::Grid>> m_past_grids;
     mutable std::map<int, std::shared_ptr<const render::MapData>> m_past_data;
+    std::map<int, std::unique_ptr<const grid::Locator>> m_past_locators; // m_past_mutex
     struct Watch;
     std::unique_ptr<Watch> m_watch; // the data_version connection
     std::unique_ptr<Marks> m_marks; // watcher thread only (and the constructor)

@@ -3,9 +3,13 @@
 #include "wangge/base/busy.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <fcntl.h>
 #include <iostream>
 #include <thread>
+#include <unistd.h>
 
 namespace wangge::store::sqlite {
 
@@ -170,6 +174,37 @@ std::string Statement::text(int col) const {
     if (!p) return {};
     return std::string(reinterpret_cast<const char*>(p),
                        static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col)));
+}
+
+WalKeeper::WalKeeper(const std::string& path) {
+    m_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (m_fd < 0)
+        throw StoreError(std::string("cannot open to hold its WAL: ") + std::strerror(errno),
+                         {.file = path});
+    // SQLite's unix locking: SHARED is a read lock on the 510 bytes after PENDING_BYTE + 2
+    // (1 GiB + 2), EXCLUSIVE a write lock on them.
+    struct flock lock {};
+    lock.l_type = F_RDLCK;
+    lock.l_whence = SEEK_SET;
+    lock.l_start = 0x40000000 + 2;
+    lock.l_len = 510;
+    lock.l_pid = 0; // required for OFD locks
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(base::busy_timeout_ms());
+    // A writer in rollback mode holds EXCLUSIVE only while it commits: wait for it.
+    while (::fcntl(m_fd, F_OFD_SETLK, &lock) != 0) {
+        const int err = errno;
+        if ((err != EAGAIN && err != EACCES) || std::chrono::steady_clock::now() > deadline) {
+            ::close(m_fd);
+            throw StoreError(std::string("cannot hold the file's WAL: ") + std::strerror(err),
+                             {.file = path});
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+WalKeeper::~WalKeeper() {
+    if (m_fd >= 0) ::close(m_fd); // closing the description releases its lock
 }
 
 } // namespace wangge::store::sqlite

@@ -66,6 +66,12 @@ void for_each_matter_at(const LoopStore& store, const Loop& loop, LocalTime at,
 [[nodiscard]] std::optional<MatterAt> matter_at(const LoopStore& store, const Loop& loop,
                                                 std::int64_t id, LocalTime at);
 
+// The time from which every stored row is its matter's state and place: the latest of the
+// matters' last events and of the redraw moves' effective times (nullopt for an empty store).
+// At any T at or after it, the rule above is the stored rows with their status at T, so a
+// caller holding the rows (the server's snapshot) needs no replay; before it, ask the rule.
+[[nodiscard]] std::optional<LocalTime> settled_since(const LoopStore& store);
+
 // The rule for one matter whose stored row and journal the caller holds already: the stored
 // incident when its last event is not after `at`, else the journal's events up to `at`
 // replayed. Precondition: the matter was reported at or before `at`.

@@ -160,4 +160,26 @@ class ReadTransaction {
     const Connection* m_db;
 };
 
+// Keeps the WAL of a database file from being deleted under this process's connections, for as
+// long as it lives (a long-running process: the server). Why: POSIX record locks belong to the
+// process, and close() of any descriptor of the file drops all of them. GDAL opens, reads and
+// closes the file on every open (GDALOpenInfo), which silently drops the SHARED lock each SQLite
+// connection in WAL mode holds on it. Another process closing its last connection then takes
+// EXCLUSIVE, believes it is alone, and deletes the WAL and its index under our connections: from
+// then on neither side sees what the other writes. This holds a read lock on SQLite's SHARED
+// range through an open file description of its own (Linux F_OFD_SETLK), which no other close()
+// drops and which conflicts with other processes' locks as SQLite's own does. Release it (destroy
+// it) before this process changes the journal mode back. Throws StoreError when the file cannot
+// be opened or stays locked exclusively longer than base::busy_timeout_ms().
+class WalKeeper {
+  public:
+    explicit WalKeeper(const std::string& path);
+    ~WalKeeper();
+    WalKeeper(const WalKeeper&) = delete;
+    WalKeeper& operator=(const WalKeeper&) = delete;
+
+  private:
+    int m_fd = -1;
+};
+
 } // namespace wangge::store::sqlite
