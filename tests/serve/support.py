@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -93,3 +94,46 @@ class Server:
         status, _, body = self.request("GET", path)
         assert status == expect, f"GET {path}: {status} {body[:300]!r}"
         return json.loads(body)
+
+
+class Events:
+    """A raw event-stream client: parses SSE frames."""
+
+    def __init__(self, port, last_id=None):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=15)
+        h = "GET /events HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n"
+        if last_id is not None:
+            h += f"Last-Event-ID: {last_id}\r\n"
+        self.sock.sendall((h + "\r\n").encode())
+        self.buf = b""
+        head = self._until(b"\r\n\r\n")
+        assert b"200 OK" in head and b"text/event-stream" in head, head
+
+    def _until(self, sep):
+        while sep not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("stream closed")
+            self.buf += chunk
+        i = self.buf.index(sep)
+        part, self.buf = self.buf[:i], self.buf[i + len(sep):]
+        return part
+
+    def next(self, type_=None):
+        """The next event (of type_ when given): (id, type, data)."""
+        while True:
+            frame = self._until(b"\n\n").decode()
+            fields = {}
+            for line in frame.split("\n"):
+                if line.startswith(":") or ":" not in line:
+                    continue
+                k, v = line.split(":", 1)
+                fields[k] = v[1:] if v.startswith(" ") else v
+            if "event" not in fields:
+                continue
+            if type_ and fields["event"] != type_:
+                continue
+            return fields.get("id"), fields["event"], json.loads(fields["data"])
+
+    def close(self):
+        self.sock.close()

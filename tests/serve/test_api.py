@@ -31,49 +31,6 @@ def raw(port, data, read_timeout=10):
         return out
 
 
-class Events:
-    """A raw event-stream client: parses SSE frames."""
-
-    def __init__(self, port, last_id=None):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=15)
-        h = "GET /events HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n"
-        if last_id is not None:
-            h += f"Last-Event-ID: {last_id}\r\n"
-        self.sock.sendall((h + "\r\n").encode())
-        self.buf = b""
-        head = self._until(b"\r\n\r\n")
-        assert b"200 OK" in head and b"text/event-stream" in head, head
-
-    def _until(self, sep):
-        while sep not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError("stream closed")
-            self.buf += chunk
-        i = self.buf.index(sep)
-        part, self.buf = self.buf[:i], self.buf[i + len(sep):]
-        return part
-
-    def next(self, type_=None):
-        """The next event (of type_ when given): (id, type, data)."""
-        while True:
-            frame = self._until(b"\n\n").decode()
-            fields = {}
-            for line in frame.split("\n"):
-                if line.startswith(":") or ":" not in line:
-                    continue
-                k, v = line.split(":", 1)
-                fields[k] = v[1:] if v.startswith(" ") else v
-            if "event" not in fields:
-                continue
-            if type_ and fields["event"] != type_:
-                continue
-            return fields.get("id"), fields["event"], json.loads(fields["data"])
-
-    def close(self):
-        self.sock.close()
-
-
 class ServeApi(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -341,7 +298,7 @@ class ServeApi(unittest.TestCase):
 
     # ---- events
     def test_events_and_resume(self):
-        ev = Events(self.srv.port)
+        ev = support.Events(self.srv.port)
         _, kind, hello = ev.next()
         self.assertEqual(kind, "hello")
         status, _, out = self.srv.request("POST", "/api/matters", {"category": "0103", "lon": 110.972, "lat": 35.6105, "at": "2026-03-02T11:59"}, token=TOKEN)
@@ -365,19 +322,19 @@ class ServeApi(unittest.TestCase):
         self.assertGreaterEqual(self.srv.get_json("/api/health")["event_clients"], 1)
         ev.close()
         # Resuming after the event before it replays it: nothing is lost.
-        again = Events(self.srv.port, last_id=int(eid) - 1)
+        again = support.Events(self.srv.port, last_id=int(eid) - 1)
         self.assertEqual(again.next()[1], "hello")
         rid, kind, rdata = again.next("change")
         self.assertEqual((rid, rdata), (eid, data))
         again.close()
         # An id this server never gave: the client is told to reload.
-        reset = Events(self.srv.port, last_id=10 ** 9)
+        reset = support.Events(self.srv.port, last_id=10 ** 9)
         self.assertEqual(reset.next()[1], "hello")
         self.assertEqual(reset.next()[1], "reset")
         reset.close()
 
     def test_write_by_another_process_is_seen(self):
-        ev = Events(self.srv.port)
+        ev = support.Events(self.srv.port)
         ev.next("hello")
         out = support.run("incidents", "report", self.ws, "--category", "0101", "--lon", "110.9575",
                           "--lat", "35.6110", "--at", "2026-03-02T11:59", "--id", "5001")
@@ -406,7 +363,7 @@ class ServeReadOnly(unittest.TestCase):
             status, _, out = srv.request("POST", "/api/matters", {"category": "0101", "lon": 110.956, "lat": 35.626}, token=TOKEN)
             self.assertEqual(status, 403)
             self.assertEqual(srv.request("POST", "/api/matters/101/advance", {"to": "filed"}, token=TOKEN)[0], 403)
-            ev = Events(srv.port)
+            ev = support.Events(srv.port)
             ev.next("hello")
         finally:
             # SIGTERM drains: event streams are closed, the process exits 0.

@@ -4,7 +4,6 @@ with the grid version in force then (its cells, its tiles), as `render --at` and
 import os
 import shutil
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -93,9 +92,14 @@ class PublishWhileServing(unittest.TestCase):
         d = support.fresh_dir("serve_publish_live")
         ws = support.make_workspace(d)
         srv = support.Server(ws, d)
+        events = None
         try:
             self.assertEqual(srv.get_json("/api/matters/102")["properties"]["cell"],
                              "14082410020002")
+            status, _, old_tile = srv.request("GET", TILE)  # drawn and cached: two cells
+            self.assertEqual(status, 200)
+            events = support.Events(srv.port)
+            events.next("hello")
             # Commands that open the file through GDAL, then a redraw and its publish.
             support.run("grid", "info", ws)
             support.run("grid", "draft", ws)
@@ -103,21 +107,33 @@ class PublishWhileServing(unittest.TestCase):
             support.run("grid", "merge", ws, "14082410020001", "14082410020002")
             support.run("grid", "publish", ws, "--effective", "2026-03-02T10:00", "--force")
             self.assertTrue(os.path.exists(ws + "-wal"), "the server's WAL was deleted")
-            for _ in range(100):  # the watcher polls; a change arrives within a second
-                if srv.get_json("/api/matters/102")["properties"]["cell"] == "14082410020001":
-                    break
-                time.sleep(0.1)
+            # The page hears that another grid is in force, and reloads.
+            _, _, grid = events.next("grid")
+            self.assertEqual(grid["grid_version"], 2)
             self.assertEqual(srv.get_json("/api/matters/102")["properties"]["cell"],
                              "14082410020001")
+            status, _, new_tile = srv.request("GET", TILE)
+            self.assertEqual(status, 200)
+            self.assertNotEqual(new_tile, old_tile)  # not the cached tile of the old grid
             cells = srv.get_json("/api/cells?geometry=0")
             self.assertEqual(sorted(f["id"] for f in cells["features"]),
                              ["14082410020001", "14082410020101", "14082410020102"])
             past = srv.get_json(f"/api/matters?at={BEFORE}&cell=14082410020002")
             self.assertEqual([f["id"] for f in past["features"]], [102])
         finally:
+            if events:
+                events.close()
             srv.stop()
         # The server leaves the file as it found it: one file, rollback journal.
         self.assertFalse(os.path.exists(ws + "-wal"))
+        # The tile it drew after the publish is the one a server started afterwards draws.
+        fresh = support.Server(ws, support.fresh_dir("serve_publish_live_fresh"))
+        try:
+            status, _, expected = fresh.request("GET", TILE)
+        finally:
+            fresh.stop()
+        self.assertEqual(status, 200)
+        self.assertEqual(new_tile, expected)
 
 
 if __name__ == "__main__":

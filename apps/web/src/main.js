@@ -292,6 +292,13 @@ $('bigscreen').onclick = async () => {
 function styleCacheClear() { for (const k of Object.keys(styleCache)) delete styleCache[k]; pinLayer.changed(); unitLayer.changed(); }
 if (params.get('big') === '1') document.body.classList.add('big');
 
+// The village and township outlines of the grid in force.
+async function loadUnits() {
+  const features = geojson.readFeatures(await getJSON('/api/units?county=0'));
+  units.clear();
+  units.addFeatures(features);
+}
+
 // ---- Live updates ----------------------------------------------------------------------------
 function connect() {
   const es = new EventSource('/events');
@@ -306,7 +313,10 @@ function connect() {
     state.events++;
   });
   // Events were lost (server restarted or we were away too long): reload data, not the page.
-  es.addEventListener('reset', () => { if (!state.at) { tileVersion.clear(); overlay.refresh(); loadPins(); loadPanel(); } });
+  const reload = () => { tileVersion.clear(); overlay.refresh(); loadPins(); loadPanel(); };
+  es.addEventListener('reset', () => { if (!state.at) reload(); });
+  // A published grid took effect: new outlines, codes and names everywhere.
+  es.addEventListener('grid', () => { loadUnits(); if (!state.at) reload(); });
   es.onerror = () => $('live').classList.remove('on'); // EventSource reconnects by itself
 }
 
@@ -322,7 +332,7 @@ async function start() {
   if (params.get('lon') && params.get('lat'))
     view.setCenter(fromLonLat([Number(params.get('lon')), Number(params.get('lat'))]));
   if (params.get('z')) view.setZoom(Number(params.get('z')));
-  units.addFeatures(geojson.readFeatures(await getJSON('/api/units?county=0')));
+  await loadUnits();
   await setAt(state.at);
   connect();
   state.ready = true;

@@ -186,6 +186,15 @@ void App::warm() {
 
 void App::publish(const Change& change) {
     const auto& after = *change.after;
+    if (change.grid_changed()) {
+        // Every tile and outline may differ: drop the drawn overlay and let pages reload.
+        if (m_tiles) m_tiles->expire_all();
+        m_hub.publish("grid", json{{"version", after.version},
+                                   {"grid_version", after.grid_version},
+                                   {"at", loop::format_time(after.at)}}
+                                  .dump());
+        return;
+    }
     json cells = json::array();
     for (const auto& code : change.cells)
         cells.push_back(
@@ -209,7 +218,7 @@ void App::publish(const Change& change) {
     }
     json tiles = json::array();
     if (m_tiles)
-        for (const auto& t : m_tiles->expire(change))
+        for (const auto& t : m_tiles->expire(change, *m_live.map_data(after.grid_version)))
             tiles.push_back(t);
     m_hub.publish("change", json{{"version", after.version},
                                  {"build_ms", std::round(change.build_ms * 10) / 10},

@@ -235,6 +235,7 @@ std::shared_ptr<const Snapshot> Live::build(std::uint64_t version) {
     auto s = std::make_shared<Snapshot>();
     s->version = version;
     s->at = now();
+    s->grid_version = version_at(s->at);
     m_journal_seen = journal_since(0, nullptr);
     with_session([&s](loop::Session& session) {
         s->records = session.store().incidents();
@@ -273,6 +274,7 @@ std::shared_ptr<const Snapshot> Live::update(const std::shared_ptr<const Snapsho
     auto s = std::make_shared<Snapshot>();
     s->version = before->version + 1;
     s->at = now();
+    s->grid_version = version_at(s->at);
     auto fresh = with_session([&](loop::Session& session) {
         std::vector<loop::IncidentRecord> out;
         for (const auto id : changed)

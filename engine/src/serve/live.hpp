@@ -59,6 +59,7 @@ struct Snapshot {
     // From this time on `records` are every matter's state and place (loop::settled_since,
     // read after them); an earlier ?at= goes through the loop's rule instead.
     std::optional<loop::LocalTime> settled;
+    int grid_version = 0; // the grid version in force at `at` (a publish takes effect)
 };
 
 struct Change {
@@ -67,7 +68,13 @@ struct Change {
     std::set<std::string> cells;    // cells whose status changed
     std::set<std::int64_t> matters; // matters added, moved or whose status changed
     double build_ms = 0;            // time to rebuild the snapshot (for operators, benches)
-    [[nodiscard]] bool empty() const noexcept { return cells.empty() && matters.empty(); }
+    // A published grid took effect: every cell may have changed (boundaries, codes, names).
+    [[nodiscard]] bool grid_changed() const noexcept {
+        return before && after && before->grid_version != after->grid_version;
+    }
+    [[nodiscard]] bool empty() const noexcept {
+        return cells.empty() && matters.empty() && !grid_changed();
+    }
 };
 
 class Live {

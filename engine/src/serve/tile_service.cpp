@@ -48,7 +48,10 @@ TileService::TileService(std::shared_ptr<const render::MapData> data, TileServic
 }
 
 tiles::TileSource& TileService::overlay_at(Live& live, loop::LocalTime at) {
-    const int version = live.version_at(at);
+    return overlay_of(live, live.version_at(at));
+}
+
+tiles::TileSource& TileService::overlay_of(Live& live, int version) {
     if (version == live.grid_version()) return m_single;
     std::lock_guard lock(m_past_mutex);
     auto& source = m_past[version];
@@ -247,8 +250,8 @@ Response TileService::handle(const Request& req, Live& live) {
         return reply(req, p.layer, e);
     }
     const Key key{p.layer, p.tile};
-    auto& source = source_of(p.layer);
-    const auto meta = tiles::metatile_of(p.tile, source.options().metatile);
+    // Every overlay source draws metatiles of one tile (single_tile), whatever its grid.
+    const auto meta = tiles::metatile_of(p.tile, source_of(p.layer).options().metatile);
     const auto flight = std::pair{p.layer, meta};
     for (;;) {
         if (auto e = lookup(key)) {
@@ -271,6 +274,10 @@ Response TileService::handle(const Request& req, Live& live) {
     ++m_metatiles;
     const auto epoch = m_epoch.load();
     const auto snap = live.snapshot();
+    // The overlay of the grid in force now (after a publish took effect: not the one served
+    // from the start).
+    auto& source =
+        p.layer == tiles::Layer::imagery ? m_source : overlay_of(live, snap->grid_version);
     EntryPtr mine;
     try {
         auto result = source.metatile(p.tile, p.layer, format, *snap->status);
@@ -310,12 +317,12 @@ void TileService::warm(Live& live) {
     (void)m_source.tile(t, tiles::Layer::imagery, tiles::Format::jpeg, *snap->status);
 }
 
-std::vector<std::string> TileService::expire(const Change& change) {
+std::vector<std::string> TileService::expire(const Change& change, const render::MapData& data) {
     ++m_epoch;
     std::vector<tiles::TileId> list;
     if (change.before)
         list = tiles::expired_tiles(
-            *m_data, tiles::diff_status(*change.before->status, *change.after->status),
+            data, tiles::diff_status(*change.before->status, *change.after->status),
             m_options.zoom);
     std::vector<std::string> out;
     out.reserve(list.size());
@@ -333,6 +340,23 @@ std::vector<std::string> TileService::expire(const Change& change) {
     }
     ++m_epoch; // renders that began before the removal must not put old tiles back
     return out;
+}
+
+void TileService::expire_all() {
+    ++m_epoch;
+    {
+        std::lock_guard lock(m_mutex);
+        for (auto it = m_cache.begin(); it != m_cache.end();) {
+            if (it->first.layer != tiles::Layer::overlay) {
+                ++it;
+                continue;
+            }
+            m_bytes -= it->second.first->bytes.size() + 64;
+            m_lru.erase(it->second.second);
+            it = m_cache.erase(it);
+        }
+    }
+    ++m_epoch; // renders that began before the removal must not put old tiles back
 }
 
 TileService::Stats TileService::stats() const {

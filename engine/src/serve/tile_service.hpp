@@ -46,8 +46,11 @@ class TileService {
     // Loads the calling thread's Mapnik maps (both layers) by drawing one tile of each, so
     // the first request a worker gets does not pay for loading the styles.
     void warm(Live& live);
-    // Drops the overlay tiles the change touches from the cache; returns them ("z/x/y").
-    std::vector<std::string> expire(const Change& change);
+    // Drops the overlay tiles the change touches (found on `data`, the map data of the grid
+    // version in force) from the cache; returns them ("z/x/y").
+    std::vector<std::string> expire(const Change& change, const render::MapData& data);
+    // Drops every overlay tile (a published grid took effect).
+    void expire_all();
 
     struct Stats {
         std::size_t entries = 0, bytes = 0, hits = 0, misses = 0, metatiles = 0;
@@ -95,9 +98,10 @@ class TileService {
         return layer == tiles::Layer::imagery ? m_source : m_single;
     }
     geo::Box m_lonlat; // the grid's bounds, for TileJSON
-    // Overlay tiles at a past time draw the grid version in force then: one source per
-    // version (kept; the served version uses m_single).
+    // Overlay tiles draw the grid version in force at their time: one source per version
+    // (kept; the version served from the start uses m_single).
     [[nodiscard]] tiles::TileSource& overlay_at(Live& live, loop::LocalTime at);
+    [[nodiscard]] tiles::TileSource& overlay_of(Live& live, int version);
     std::mutex m_past_mutex;
     std::map<int, std::unique_ptr<tiles::TileSource>> m_past;
 
