@@ -1,12 +1,12 @@
 // wangge stats: close rate, on-time rate, overdue and time to close per unit or holder.
 #include "command.hpp"
+#include "wangge/loop/matter_json.hpp"
 #include "wangge/loop/session.hpp"
 
 #include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <nlohmann/json.hpp>
 
 namespace wangge::app {
 
@@ -19,34 +19,10 @@ struct StatsArgs {
     bool json = false;
 };
 
-double round_to(double v, double unit) {
-    return std::round(v / unit) * unit;
-}
-
 // Departments and persons are judged on their own handle steps (按时办理率); units of the
 // hierarchy on whole matters (按期结案率). The two rates carry different names everywhere.
-void run_step_stats(const StatsArgs& a, loop::StatsBy by, loop::LocalTime at,
-                    const loop::Session& s) {
+void run_step_stats(loop::StatsBy by, loop::LocalTime at, const loop::Session& s) {
     const auto rows = s.store().step_stats(by, at);
-    if (a.json) {
-        nlohmann::ordered_json j;
-        j["at"] = loop::format_time(at);
-        j["by"] = loop::to_string(by);
-        j["measure"] = "handle steps owned (step_on_time_rate: 按时办理率)";
-        j["rows"] = nlohmann::ordered_json::array();
-        for (const auto& r : rows)
-            j["rows"].push_back({{"key", r.key},
-                                 {"steps", r.steps},
-                                 {"finished", r.finished},
-                                 {"finished_on_time", r.finished_on_time},
-                                 {"finished_late", r.finished_late},
-                                 {"returned", r.returned},
-                                 {"running", r.running},
-                                 {"running_overdue", r.running_overdue},
-                                 {"step_on_time_rate", round_to(r.step_on_time_rate, 1e-4)}});
-        std::cout << j.dump(2) << "\n";
-        return;
-    }
     char line[512];
     std::snprintf(line, sizeof line, "%-24s %7s %8s %8s %7s %8s %8s %8s %9s\n",
                   std::string(loop::to_string(by)).c_str(), "steps", "finished", "on_time", "late",
@@ -68,33 +44,13 @@ void run_stats(const StatsArgs& a) {
     const loop::LocalTime at = time_or_now(a.at);
     const auto by = loop::stats_by_from(a.by);
     const auto s = loop::Session::open(a.workspace);
-    if (by == loop::StatsBy::department || by == loop::StatsBy::person)
-        return run_step_stats(a, by, at, *s);
-    const auto rows = s->store().stats(by, at, s->loop());
     if (a.json) {
-        nlohmann::ordered_json j;
-        j["at"] = loop::format_time(at);
-        j["by"] = loop::to_string(by);
-        j["measure"] = "whole matters (close_on_time_rate: 按期结案率)";
-        j["rows"] = nlohmann::ordered_json::array();
-        for (const auto& r : rows)
-            j["rows"].push_back(
-                {{"key", r.key},
-                 {"total", r.total},
-                 {"closed", r.closed},
-                 {"closed_on_time", r.closed_on_time},
-                 {"open_overdue", r.open_overdue},
-                 {"open_late", r.open_late},
-                 {"backlog", r.backlog},
-                 {"supervised", r.supervised},
-                 {"returns", r.returns},
-                 {"reworks", r.reworks},
-                 {"close_rate", round_to(r.close_rate, 1e-4)},
-                 {"close_on_time_rate", round_to(r.on_time_rate, 1e-4)},
-                 {"median_close_working_minutes", round_to(r.median_close_working_minutes, 0.5)}});
-        std::cout << j.dump(2) << "\n";
+        std::cout << loop::stats_json(s->store(), s->loop(), by, at).dump(2) << "\n";
         return;
     }
+    if (by == loop::StatsBy::department || by == loop::StatsBy::person)
+        return run_step_stats(by, at, *s);
+    const auto rows = s->store().stats(by, at, s->loop());
     char line[512];
     std::snprintf(line, sizeof line, "%-24s %7s %7s %7s %9s %7s %7s %7s %7s %7s %9s\n",
                   std::string(loop::to_string(by)).c_str(), "total", "closed", "close%",

@@ -123,6 +123,13 @@ class ServeApi(unittest.TestCase):
         self.assertEqual(s["rows"][0]["key"], "140824100")
         self.assertGreaterEqual(s["rows"][0]["total"], 6)
         self.srv.get_json("/api/stats?by=planet", expect=400)
+        # The same numbers and shape as the command line's, departments judged on their steps.
+        for by in ("township", "department"):
+            served = self.srv.get_json(f"/api/stats?by={by}&at=2026-03-02T12:00")
+            cli = json.loads(support.run("stats", self.ws, "--by", by, "--at", "2026-03-02T12:00",
+                                         "--json"))
+            self.assertEqual(served, cli)
+        self.assertIn("step_on_time_rate", served["rows"][0])
         summary = self.srv.get_json("/api/summary?at=2026-03-02T12:00")
         self.assertEqual(summary["by_township"][0]["code"], "140824100")
         self.assertGreaterEqual(summary["overdue"], 6)

@@ -111,4 +111,52 @@ json MatterJson::journal(std::span<const Event> journal) {
     return arr;
 }
 
+namespace {
+
+double round_to(double v, double unit) {
+    return std::round(v / unit) * unit;
+}
+
+} // namespace
+
+nlohmann::ordered_json stats_json(const LoopStore& store, const Loop& loop, StatsBy by,
+                                  LocalTime at) {
+    nlohmann::ordered_json j;
+    j["at"] = format_time(at);
+    j["by"] = to_string(by);
+    auto rows = nlohmann::ordered_json::array();
+    if (by == StatsBy::department || by == StatsBy::person) {
+        j["measure"] = "handle steps owned (step_on_time_rate: 按时办理率)";
+        for (const auto& r : store.step_stats(by, at))
+            rows.push_back({{"key", r.key},
+                            {"steps", r.steps},
+                            {"finished", r.finished},
+                            {"finished_on_time", r.finished_on_time},
+                            {"finished_late", r.finished_late},
+                            {"returned", r.returned},
+                            {"running", r.running},
+                            {"running_overdue", r.running_overdue},
+                            {"step_on_time_rate", round_to(r.step_on_time_rate, 1e-4)}});
+    } else {
+        j["measure"] = "whole matters (close_on_time_rate: 按期结案率)";
+        for (const auto& r : store.stats(by, at, loop))
+            rows.push_back(
+                {{"key", r.key},
+                 {"total", r.total},
+                 {"closed", r.closed},
+                 {"closed_on_time", r.closed_on_time},
+                 {"open_overdue", r.open_overdue},
+                 {"open_late", r.open_late},
+                 {"backlog", r.backlog},
+                 {"supervised", r.supervised},
+                 {"returns", r.returns},
+                 {"reworks", r.reworks},
+                 {"close_rate", round_to(r.close_rate, 1e-4)},
+                 {"close_on_time_rate", round_to(r.on_time_rate, 1e-4)},
+                 {"median_close_working_minutes", round_to(r.median_close_working_minutes, 0.5)}});
+    }
+    j["rows"] = std::move(rows);
+    return j;
+}
+
 } // namespace wangge::loop

@@ -5,6 +5,7 @@
 #include "app.hpp"
 #include "matter_views.hpp"
 #include "wangge/error.hpp"
+#include "wangge/loop/matter_json.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -136,22 +137,8 @@ Response advance(Live& live, const Request& req, std::int64_t id) {
 json stats_json(Live& live, const Request& req) {
     const auto at = at_of(live, req);
     const auto by = loop::stats_by_from(req.param("by").empty() ? "township" : req.param("by"));
-    const auto rows =
-        live.with_session([&](loop::Session& s) { return s.store().stats(by, at, s.loop()); });
-    json arr = json::array();
-    for (const auto& r : rows)
-        arr.push_back(
-            {{"key", r.key},
-             {"total", r.total},
-             {"closed", r.closed},
-             {"closed_on_time", r.closed_on_time},
-             {"open_overdue", r.open_overdue},
-             {"returns", r.returns},
-             {"reworks", r.reworks},
-             {"close_rate", std::round(r.close_rate * 1e4) / 1e4},
-             {"on_time_rate", std::round(r.on_time_rate * 1e4) / 1e4},
-             {"median_close_working_minutes", std::round(r.median_close_working_minutes * 2) / 2}});
-    return {{"at", loop::format_time(at)}, {"by", loop::to_string(by)}, {"rows", std::move(arr)}};
+    return live.with_session(
+        [&](loop::Session& s) { return loop::stats_json(s.store(), s.loop(), by, at); });
 }
 
 // The side panel: open, warning and overdue matters by township and department at T.

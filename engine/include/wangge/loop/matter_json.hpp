@@ -1,4 +1,5 @@
-// One JSON shape of a matter, shared by `wangge incidents show/list --json` and the server
+// The loop's JSON shapes. One JSON shape of a matter, shared by `wangge incidents show/list --json`
+// and the server
 // (/api/matters and Open311 GeoReport v2), so the two never drift apart.
 //
 // matter(): the loop's own terms (state, status, deadlines, holders, place) plus an "open311"
@@ -42,6 +43,12 @@ class MatterJson {
     const Catalogue* m_catalogue;
     const grid::Grid* m_grid;
 };
+
+// The one JSON shape of `wangge stats --json` and the server's /api/stats: units of the
+// hierarchy (cell, village, township) judged on whole matters (close_on_time_rate: 按期结案率),
+// departments and persons on the handle steps they owned (step_on_time_rate: 按时办理率).
+[[nodiscard]] nlohmann::ordered_json stats_json(const LoopStore& store, const Loop& loop,
+                                                StatsBy by, LocalTime at);
 
 // Open311's time format: "2026-03-02T09:15:00+08:00".
 [[nodiscard]] std::string open311_time(LocalTime t);
