@@ -195,10 +195,8 @@ void run_export(TilesArgs a) {
         const auto before = render::status_from_workspace(ws, a.since);
         const auto expired =
             tiles::expired_tiles(*data, tiles::diff_status(before, job.status), zoom);
-        std::vector<tiles::TileId> keep;
-        std::set_intersection(job.plan.tiles.begin(), job.plan.tiles.end(), expired.begin(),
-                              expired.end(), std::back_inserter(keep));
-        job.plan.tiles = std::move(keep);
+        // Whole metatiles, so that the tiles come out as a fresh export draws them.
+        job.plan.tiles = tiles::whole_metatiles(job.plan, expired, a.metatile);
     }
     job.job_key = std::string(tiles::to_string(layer)) + "." +
                   std::string(tiles::to_string(format)) + ".m" + std::to_string(a.metatile) + ".b" +
@@ -361,7 +359,7 @@ class TilesExport final : public TilesCommand {
             ->capture_default_str();
         ex.add_flag("--resume", m_a.resume, "Continue a stopped export into OUT");
         ex.add_option("--only-expired-since", m_a.since,
-                      "Only the tiles whose overlay changed between this time and --at");
+                      "Only the metatiles whose overlay changed between this time and --at");
         m_json.declare(ex, "Print the plan and summary as JSON, no progress");
         ex.add_option("--style", m_a.style_dir, "Style folder (default: the styles/ of wangge)");
     }

@@ -7,6 +7,7 @@
 // Targets (issue 14): edit + validation < 200 ms; publish < 5 s.
 //
 //   build/bin/bench_redraw [CELLS=100000] [MATTERS=100000]   (MATTERS 0: the edit only)
+#include "wangge/base/random.hpp"
 #include "wangge/error.hpp"
 #include "wangge/grid/generated.hpp"
 #include "wangge/grid/locator.hpp"
@@ -22,7 +23,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <random>
 #include <string>
 
 using namespace wangge;
@@ -107,12 +107,11 @@ int main(int argc, char** argv) {
         const loop::Loop lp(catalogue, calendar);
         const loop::DutyTable duties;
         const grid::Locator locator(base);
-        std::mt19937_64 rng(14);
+        base::SplitMix64 rng(14);
         const auto box = base.bounds();
-        std::uniform_real_distribution<double> ux(box.minx, box.maxx), uy(box.miny, box.maxy);
         std::vector<loop::Report> reports;
         for (std::size_t i = 0; reports.size() < matters; ++i) {
-            const geo::Point p{ux(rng), uy(rng)};
+            const geo::Point p{rng.range(box.minx, box.maxx), rng.range(box.miny, box.maxy)};
             if (locator.locate(p) < 0) continue;
             reports.push_back({static_cast<std::int64_t>(i + 1),
                                catalogue.categories().front().code, p,

@@ -6,8 +6,11 @@
 #include "wangge/base/random.hpp"
 #include "wangge/geo/orientation.hpp"
 
+#include <climits>
+#include <cmath>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <map>
 
 using namespace wangge;
 
@@ -228,6 +231,173 @@ TEST(Random, SplitMix64MatchesTheReferenceSequence) {
     EXPECT_EQ(rng.next(), 9817491932198370423ULL);
     EXPECT_EQ(rng.next(), 4593380528125082431ULL);
     EXPECT_EQ(rng.next(), 16408922859458223821ULL);
+}
+
+TEST(Random, Multiply128GivesTheFullProduct) {
+    const std::uint64_t max = ~std::uint64_t{0};
+    EXPECT_EQ(base::multiply128(max, max).high, max - 1);
+    EXPECT_EQ(base::multiply128(max, max).low, 1u);
+    EXPECT_EQ(base::multiply128(1ULL << 32, 1ULL << 32).high, 1u);
+    EXPECT_EQ(base::multiply128(1ULL << 32, 1ULL << 32).low, 0u);
+#ifdef __SIZEOF_INT128__
+    // Against the compiler's own 128-bit type where there is one (an extension, hence the
+    // keyword that keeps -Wpedantic quiet).
+    __extension__ using u128 = unsigned __int128;
+    base::SplitMix64 rng(3);
+    for (int i = 0; i < 100000; ++i) {
+        const std::uint64_t a = rng.next(), b = rng.next() >> (i % 64);
+        const u128 wide = static_cast<u128>(a) * b;
+        const auto p = base::multiply128(a, b);
+        ASSERT_EQ(p.high, static_cast<std::uint64_t>(wide >> 64));
+        ASSERT_EQ(p.low, static_cast<std::uint64_t>(wide));
+    }
+#endif
+}
+
+// The golden values of the draws below were computed by a separate Python implementation of
+// the same arithmetic (big integers, IEEE doubles), not by this code: equal output on every
+// platform is the point of these draws.
+TEST(Random, UniformIntGoldenValuesAndBounds) {
+    base::SplitMix64 dice(2026);
+    std::vector<std::int64_t> rolls;
+    for (int i = 0; i < 10; ++i)
+        rolls.push_back(dice.uniform_int(1, 6));
+    EXPECT_EQ(rolls, (std::vector<std::int64_t>{6, 3, 5, 3, 5, 5, 6, 5, 3, 2}));
+    base::SplitMix64 signed_rng(2026);
+    rolls.clear();
+    for (int i = 0; i < 10; ++i)
+        rolls.push_back(signed_rng.uniform_int(-5, 5));
+    EXPECT_EQ(rolls, (std::vector<std::int64_t>{4, 0, 2, -1, 3, 2, 5, 3, -2, -3}));
+    base::SplitMix64 full(2026);
+    EXPECT_EQ(full.uniform_int(INT64_MIN, INT64_MAX), -2622126769270649565LL);
+    EXPECT_EQ(full.uniform_int(INT64_MIN, INT64_MAX), 8699989649721214301LL);
+
+    base::SplitMix64 rng(5);
+    EXPECT_EQ(rng.uniform_int(7, 7), 7);
+    // Every value of [3, 9] about equally often: n = 700,000, so one standard deviation of a
+    // frequency is 0.0004; 0.003 is more than 7 of them.
+    std::vector<int> seen(7, 0);
+    const int n = 700000;
+    for (int i = 0; i < n; ++i) {
+        const auto v = rng.uniform_int(3, 9);
+        ASSERT_GE(v, 3);
+        ASSERT_LE(v, 9);
+        ++seen[static_cast<std::size_t>(v - 3)];
+    }
+    for (int count : seen)
+        EXPECT_NEAR(count / double(n), 1.0 / 7, 0.003);
+}
+
+// A span of 3 * 2^62 is where a plain next() % span is most biased: it gives the first 2^62
+// values half the time instead of a third.
+TEST(Random, UniformIntIsUnbiasedForHugeSpans) {
+    base::SplitMix64 rng(9);
+    const std::int64_t quarter = std::int64_t{1} << 62;
+    const int n = 300000;
+    int low = 0;
+    for (int i = 0; i < n; ++i) {
+        // [-2^63, 2^62): 3 * 2^62 values.
+        const auto v = rng.uniform_int(INT64_MIN, quarter - 1);
+        ASSERT_LT(v, quarter);
+        low += v < INT64_MIN + quarter;
+    }
+    EXPECT_NEAR(low / double(n), 1.0 / 3, 0.005); // sd 0.0009
+}
+
+TEST(Random, ChanceGoldenValuesAndFrequency) {
+    base::SplitMix64 rng(2026);
+    std::string flips;
+    for (int i = 0; i < 16; ++i)
+        flips += rng.chance(0.3) ? '1' : '0';
+    EXPECT_EQ(flips, "0000000001000101");
+    int yes = 0;
+    for (int i = 0; i < 1000000; ++i)
+        yes += rng.chance(0.3);
+    EXPECT_NEAR(yes / 1e6, 0.3, 0.003); // sd 0.0005
+    EXPECT_FALSE(rng.chance(0.0));
+    EXPECT_TRUE(rng.chance(1.0));
+}
+
+TEST(Random, WeightedPickGoldenValuesFrequenciesAndRefusals) {
+    const std::vector<double> weights{5, 0, 2, 0.3, 1};
+    const base::WeightedPick pick(weights);
+    base::SplitMix64 rng(2026);
+    std::vector<std::size_t> picks;
+    for (int i = 0; i < 16; ++i)
+        picks.push_back(pick(rng));
+    EXPECT_EQ(picks, (std::vector<std::size_t>{3, 0, 2, 0, 2, 2, 4, 2, 0, 0, 0, 4, 0, 0, 2, 0}));
+    // Frequencies over 1,000,000 picks: one standard deviation is at most 0.0005.
+    std::vector<int> seen(weights.size(), 0);
+    const int n = 1000000;
+    for (int i = 0; i < n; ++i)
+        ++seen[pick(rng)];
+    EXPECT_EQ(seen[1], 0); // a zero weight is never picked
+    for (std::size_t i = 0; i < weights.size(); ++i)
+        EXPECT_NEAR(seen[i] / double(n), weights[i] / 8.3, 0.003) << i;
+    // Zero weights first and last, and a single weight.
+    const base::WeightedPick edges(std::vector<double>{0, 1, 0});
+    for (int i = 0; i < 1000; ++i)
+        ASSERT_EQ(edges(rng), 1u);
+    EXPECT_EQ(base::WeightedPick(std::vector<double>{0.25})(rng), 0u);
+
+    EXPECT_THROW(base::WeightedPick(std::vector<double>{}), InputError);
+    EXPECT_THROW(base::WeightedPick(std::vector<double>{0, 0}), InputError);
+    EXPECT_THROW(base::WeightedPick(std::vector<double>{1, -1}), InputError);
+    EXPECT_THROW(base::WeightedPick(std::vector<double>{1, std::nan("")}), InputError);
+    EXPECT_THROW(base::WeightedPick(std::vector<double>{1, HUGE_VAL}), InputError);
+}
+
+TEST(Random, PoissonGoldenValues) {
+    const std::vector<std::pair<double, std::vector<std::int64_t>>> golden{
+        {0.5, {1, 0, 1, 0, 1, 1, 2, 1, 0, 0}},
+        {4, {1, 5, 2, 3, 6, 6, 8, 1, 3, 3}},
+        {69, {81, 74, 77, 73, 79, 78, 53, 58, 65, 71}},
+        {1000, {1046, 980, 969, 984, 960, 965, 1063, 959, 986, 1009}},
+        {1e6, {998532, 1000630, 999031, 999497, 998742, 998905, 998014, 998705, 999567, 1000292}}};
+    for (const auto& [mean, expected] : golden) {
+        base::SplitMix64 rng(2026);
+        std::vector<std::int64_t> draws;
+        for (std::size_t i = 0; i < expected.size(); ++i)
+            draws.push_back(base::poisson(rng, mean));
+        EXPECT_EQ(draws, expected) << "mean " << mean;
+    }
+    base::SplitMix64 rng(1);
+    EXPECT_EQ(base::poisson(rng, 0), 0);
+    EXPECT_THROW((void)base::poisson(rng, -1), InputError);
+    EXPECT_THROW((void)base::poisson(rng, std::nan("")), InputError);
+    EXPECT_THROW((void)base::poisson(rng, HUGE_VAL), InputError);
+}
+
+// The sample mean and variance over a large fixed-seed sample, and the frequencies of single
+// counts against the exact probabilities. Tolerances are about 5 standard deviations: the
+// mean's is sqrt(mean / n), the variance's about mean * sqrt(2 / n) (plus mean / n).
+TEST(Random, PoissonMeanVarianceAndProbabilities) {
+    for (const double mean : {0.5, 4.0, 36.0, 69.0, 1000.0, 1e6}) {
+        const int n = mean > 10000 ? 20000 : 200000;
+        base::SplitMix64 rng(base::substream(77, static_cast<std::uint64_t>(mean * 2)));
+        std::map<std::int64_t, int> counts;
+        double sum = 0, sum2 = 0;
+        for (int i = 0; i < n; ++i) {
+            const auto k = base::poisson(rng, mean);
+            ASSERT_GE(k, 0);
+            ++counts[k];
+            sum += static_cast<double>(k);
+            sum2 += static_cast<double>(k) * static_cast<double>(k);
+        }
+        const double m = sum / n, var = sum2 / n - m * m;
+        EXPECT_NEAR(m, mean, 5 * std::sqrt(mean / n)) << "mean " << mean;
+        EXPECT_NEAR(var, mean, 5 * mean * std::sqrt(2.0 / n) + 5 * std::sqrt(mean / n))
+            << "mean " << mean;
+        // P(K = k) for the counts around the mean, from the log-pmf.
+        for (auto k = static_cast<std::int64_t>(mean - std::sqrt(mean));
+             k <= static_cast<std::int64_t>(mean + std::sqrt(mean)); ++k) {
+            if (k < 0) continue;
+            const double kd = static_cast<double>(k);
+            const double p = std::exp(kd * std::log(mean) - mean - std::lgamma(kd + 1));
+            EXPECT_NEAR(counts[k] / double(n), p, 5 * std::sqrt(p * (1 - p) / n) + 1e-9)
+                << "mean " << mean << ", k " << k;
+        }
+    }
 }
 
 TEST(Orientation, SignsAndExactCollinearity) {

@@ -1,11 +1,11 @@
 // The generated history of the Jishan sample (jishan_history.hpp).
 #include "wangge/sample/jishan_history.hpp"
 
+#include "wangge/base/random.hpp"
 #include "wangge/error.hpp"
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 #include <unordered_map>
 
 namespace wangge::sample {
@@ -17,7 +17,7 @@ namespace {
 // One matter taken through the loop until `end`.
 class Walker {
   public:
-    Walker(const ImportContext& context, const HistoryOptions& options, std::mt19937_64& rng,
+    Walker(const ImportContext& context, const HistoryOptions& options, base::SplitMix64& rng,
            IncidentRecord& record, std::vector<Event>& journal)
         : m_loop(context.loop), m_calendar(context.loop.calendar()), m_options(options), m_rng(rng),
           m_record(record), m_journal(journal),
@@ -58,10 +58,8 @@ class Walker {
     }
 
   private:
-    bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(m_rng) < p; }
-    std::int64_t uniform(std::int64_t lo, std::int64_t hi) {
-        return std::uniform_int_distribution<std::int64_t>(lo, hi)(m_rng);
-    }
+    bool chance(double p) { return m_rng.chance(p); }
+    std::int64_t uniform(std::int64_t lo, std::int64_t hi) { return m_rng.uniform_int(lo, hi); }
     LocalTime after(LocalTime t, std::int64_t lo, std::int64_t hi) {
         return {t.minutes + uniform(lo, hi)};
     }
@@ -148,14 +146,13 @@ class Walker {
             if (!go(State::extended, point(0.7), "工程量大，申请延期", {}, {}, new_due))
                 return false;
             const auto span = new_due.minutes - now().minutes;
-            const auto fraction = std::uniform_real_distribution<double>(0.1, 0.9)(m_rng);
+            const auto fraction = m_rng.range(0.1, 0.9);
             return go(State::feedback,
                       LocalTime{now().minutes +
                                 static_cast<std::int64_t>(fraction * static_cast<double>(span))});
         }
-        const double fraction = chance(m_options.p_late)
-                                    ? std::uniform_real_distribution<double>(1.05, 2.0)(m_rng)
-                                    : std::uniform_real_distribution<double>(0.1, 0.95)(m_rng);
+        const double fraction =
+            chance(m_options.p_late) ? m_rng.range(1.05, 2.0) : m_rng.range(0.1, 0.95);
         return go(State::feedback, point(fraction));
     }
 
@@ -168,7 +165,7 @@ class Walker {
     const Loop& m_loop;
     const Calendar& m_calendar;
     const HistoryOptions& m_options;
-    std::mt19937_64& m_rng;
+    base::SplitMix64& m_rng;
     IncidentRecord& m_record;
     std::vector<Event>& m_journal;
     const StepLimits& m_limits;
@@ -192,7 +189,8 @@ History generate_history(const ImportContext& context, const HistoryOptions& opt
     if (cells.empty()) throw InputError("cannot generate a history for a grid without cells");
     const auto& categories = context.loop.catalogue().categories();
     if (categories.empty()) throw InputError("cannot generate a history without categories");
-    std::mt19937_64 rng(options.seed);
+    // The history's own stream of the seed, as the grid and image take theirs (0x11 .. 0x91).
+    base::SplitMix64 rng(base::substream(options.seed, 0xA1));
 
     std::vector<geo::Box> boxes;
     boxes.reserve(cells.size());
@@ -207,7 +205,7 @@ History generate_history(const ImportContext& context, const HistoryOptions& opt
     std::vector<double> weights;
     for (const auto& c : categories)
         weights.push_back(weight(c));
-    std::discrete_distribution<std::size_t> pick_category(weights.begin(), weights.end());
+    const base::WeightedPick pick_category(weights);
     // More households, more matters: cells are drawn in proportion to their households
     // (all alike when the grid has no household counts).
     std::vector<double> cell_weights;
@@ -218,8 +216,7 @@ History generate_history(const ImportContext& context, const HistoryOptions& opt
     for (const auto& c : cells)
         cell_weights.push_back(
             any_households ? static_cast<double>(std::max<std::int64_t>(c.households, 1)) : 1.0);
-    std::discrete_distribution<std::size_t> pick_cell(cell_weights.begin(), cell_weights.end());
-    std::uniform_real_distribution<double> unit(0, 1);
+    const base::WeightedPick pick_cell(cell_weights);
 
     // The reports, day by day.
     std::vector<Report> reports;
@@ -230,21 +227,20 @@ History generate_history(const ImportContext& context, const HistoryOptions& opt
         const double mean =
             options.reports_per_day *
             (context.loop.calendar().is_working_day(date_of(midnight)) ? 1.15 : 0.6);
-        const int count = std::poisson_distribution<int>(mean)(rng);
-        for (int i = 0; i < count; ++i) {
+        const std::int64_t count = base::poisson(rng, mean);
+        for (std::int64_t i = 0; i < count; ++i) {
             Report r;
             // Mostly in office hours, some in the early morning and evening.
-            const std::int64_t minute = unit(rng) < 0.85
-                                            ? 8 * 60 + static_cast<std::int64_t>(unit(rng) * 630)
-                                            : 6 * 60 + static_cast<std::int64_t>(unit(rng) * 960);
+            const std::int64_t minute =
+                rng.chance(0.85) ? 8 * 60 + static_cast<std::int64_t>(rng.uniform() * 630)
+                                 : 6 * 60 + static_cast<std::int64_t>(rng.uniform() * 960);
             r.at = {midnight.minutes + minute};
             if (r.at >= options.end) continue;
             r.category = categories[pick_category(rng)].code;
             const std::size_t cell = pick_cell(rng);
             const geo::Box& b = boxes[cell];
             for (int attempt = 0; attempt < 20; ++attempt) {
-                r.lonlat = {b.minx + unit(rng) * (b.maxx - b.minx),
-                            b.miny + unit(rng) * (b.maxy - b.miny)};
+                r.lonlat = {rng.range(b.minx, b.maxx), rng.range(b.miny, b.maxy)};
                 if (context.locator.locate(r.lonlat) == static_cast<std::int32_t>(cell)) break;
             }
             r.reporter = "网格员" + cells[cell].code.substr(cells[cell].code.size() >= 4

@@ -184,6 +184,17 @@ std::vector<MetaWork> metatiles_of(const Plan& plan, int n) {
     return out;
 }
 
+std::vector<TileId> whole_metatiles(const Plan& plan, const std::vector<TileId>& tiles, int n) {
+    std::set<MetaId> metas;
+    for (const auto& t : tiles)
+        if (std::binary_search(plan.tiles.begin(), plan.tiles.end(), t))
+            metas.insert(metatile_of(t, n));
+    std::vector<TileId> out;
+    for (const auto& t : plan.tiles)
+        if (metas.count(metatile_of(t, n))) out.push_back(t);
+    return out;
+}
+
 StatusChange diff_status(const render::RenderStatus& before, const render::RenderStatus& after) {
     StatusChange ch;
     const auto state = [](const render::RenderStatus& s, const std::string& code) {

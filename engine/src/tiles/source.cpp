@@ -192,7 +192,8 @@ MetatileResult MetatileRenderer::render(const MetaId& meta, Layer layer, Format 
     // Only the block of tiles wanted is drawn (plus the buffer), not the whole metatile: the
     // metatiles at a plan's edge hold few of its tiles (a third of the pixels of the Jishan
     // county's z8-14 metatiles are planned), and a server asks for one tile. The block's
-    // origin lies on the same pixel grid as the metatile's, so a tile is drawn alike in either.
+    // origin lies on the same pixel grid as the metatile's, so a tile is drawn alike in either
+    // up to a fraction of a pixel (byte-equal output draws the same block: whole_metatiles).
     std::vector<TileId> wanted;
     for (int dx = 0; dx < meta.size; ++dx)
         for (int dy = 0; dy < meta.size; ++dy) {

@@ -72,6 +72,12 @@ struct StatusChange {
 // older grid version). Sorted, no duplicates.
 [[nodiscard]] std::vector<TileId> expired_tiles(const render::MapData& data,
                                                 const StatusChange& change, ZoomRange zoom);
+// The tiles of `plan` in the n x n metatiles that hold any of `tiles` (those not in the plan
+// are ignored). Re-rendering only some tiles of a metatile draws a smaller block with another
+// origin, and Mapnik's antialiasing, pattern phase and label placement then move by a fraction
+// of a pixel; drawing the metatile's whole planned block again gives a full export's bytes.
+[[nodiscard]] std::vector<TileId> whole_metatiles(const Plan& plan,
+                                                  const std::vector<TileId>& tiles, int n);
 // The same for a set of changed cell codes alone (the live server's refetch list).
 [[nodiscard]] std::vector<TileId>
 tiles_for_cells(const render::MapData& data, const std::set<std::string>& cells, ZoomRange zoom);
