@@ -114,10 +114,13 @@ inline std::string wangge_cmd() {
 
 // The Jishan sample (grid, generated imagery at 40 m, loop history), made once by the
 // command itself and shared by the tests of this run (built aside, then renamed into place,
-// so tests running in parallel never see half of it).
+// so tests running in parallel never see half of it). Named after the binary's build time:
+// a rebuilt generator makes a new sample rather than testing against a stale one.
 inline std::string sample_workspace() {
     const char* base = std::getenv("WANGGE_TEST_TMP");
-    const fs::path dir = fs::path(base ? base : "/tmp/wangge-test") / "tiles-sample";
+    const auto built = fs::last_write_time(WANGGE_BINARY).time_since_epoch().count();
+    const fs::path dir =
+        fs::path(base ? base : "/tmp/wangge-test") / ("tiles-sample-" + std::to_string(built));
     const fs::path ws = dir / "jishan.gpkg";
     if (fs::exists(ws)) return ws.string();
     const fs::path part = dir.string() + ".part" + std::to_string(::getpid());
