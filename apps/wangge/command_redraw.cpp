@@ -17,6 +17,8 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <pwd.h>
+#include <unistd.h>
 
 namespace wangge::app {
 
@@ -26,8 +28,12 @@ std::optional<int> opt_version(int v) {
     return v > 0 ? std::optional<int>(v) : std::nullopt;
 }
 
+// Who drafts and publishes ("who, when, why" in grid versions): the login name, also where
+// USER is not set (services, cron, containers).
 std::string current_user() {
-    if (const char* u = std::getenv("USER"); u && *u) return u;
+    for (const char* var : {"USER", "LOGNAME"})
+        if (const char* u = std::getenv(var); u && *u) return u;
+    if (const passwd* pw = ::getpwuid(::geteuid())) return pw->pw_name;
     return "";
 }
 
