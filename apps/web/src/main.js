@@ -268,7 +268,7 @@ async function setAt(at) {
   $('live').classList.toggle('paused', !!at);
   tileVersion.clear();
   overlay.setTileUrlFunction((c) => overlayUrl(c[0], c[1], c[2]), at || 'live');
-  await Promise.all([loadPins(), loadPanel()]);
+  await Promise.all([loadPins(), loadPanel(), loadUnits()]);
 }
 $('slider').oninput = () => {
   const hours = Number($('slider').value);
@@ -292,9 +292,10 @@ $('bigscreen').onclick = async () => {
 function styleCacheClear() { for (const k of Object.keys(styleCache)) delete styleCache[k]; pinLayer.changed(); unitLayer.changed(); }
 if (params.get('big') === '1') document.body.classList.add('big');
 
-// The village and township outlines of the grid in force.
+// The village and township outlines of the grid in force at the time looked at (before a
+// redraw took effect: the old ones).
 async function loadUnits() {
-  const features = geojson.readFeatures(await getJSON('/api/units?county=0'));
+  const features = geojson.readFeatures(await getJSON(`/api/units?county=0${state.at ? '&' + atParam() : ''}`));
   units.clear();
   units.addFeatures(features);
 }
@@ -332,7 +333,6 @@ async function start() {
   if (params.get('lon') && params.get('lat'))
     view.setCenter(fromLonLat([Number(params.get('lon')), Number(params.get('lat'))]));
   if (params.get('z')) view.setZoom(Number(params.get('z')));
-  await loadUnits();
   await setAt(state.at);
   connect();
   state.ready = true;

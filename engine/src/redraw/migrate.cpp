@@ -161,7 +161,6 @@ PublishResult publish(const std::string& path, const PublishOptions& opt) {
 
     // One transaction for the grid switch, the matters and the duties.
     Connection db(path, false);
-    db.exec("PRAGMA busy_timeout = 5000");
     Transaction tx(db);
     {
         auto st = db.prepare("SELECT state FROM grid_versions WHERE version = ?");

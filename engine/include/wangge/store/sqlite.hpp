@@ -123,6 +123,10 @@ class Statement {
 };
 
 // BEGIN IMMEDIATE on construction, ROLLBACK on destruction unless commit() was called.
+// Open no GDAL dataset on the same file while one is open: GDAL's open reads the file with a
+// descriptor of its own and closes it, which drops this process's POSIX locks on the file
+// (see WalKeeper), the write lock included. Read through GDAL first, then write (as
+// redraw::publish does).
 class Transaction {
   public:
     explicit Transaction(const Connection& db) : m_db(&db) { db.exec("BEGIN IMMEDIATE"); }
