@@ -3,8 +3,8 @@
 #include "command.hpp"
 #include "wangge/base/text.hpp"
 #include "wangge/error.hpp"
-#include "wangge/loop/reports.hpp"
 #include "wangge/loop/matter_json.hpp"
+#include "wangge/loop/reports.hpp"
 #include "wangge/loop/session.hpp"
 #include "wangge/loop/state_at.hpp"
 #include "wangge/store/workspace.hpp"
@@ -463,23 +463,10 @@ void run_list(const ListArgs& a) {
     loop::MatterFilter filter;
     filter.cell = a.cell;
     filter.township = a.township;
-    if (a.status == "open") {
-        filter.open_only = true;
-    } else if (a.status == "supervised") {
-        filter.supervised_only = true;
-    } else if (!a.status.empty()) {
-        for (auto st : loop::all_statuses)
-            if (loop::to_string(st) == a.status) filter.status = st;
-        if (!filter.status) {
-            try {
-                filter.state = loop::state_from(a.status);
-            } catch (const InputError&) {
-                throw InputError("--status: '" + a.status +
-                                 "' is neither a state (reported, filed, ...), a status "
-                                 "(on_time, warning, overdue, closed_on_time, closed_late, "
-                                 "rejected), 'open' nor 'supervised'");
-            }
-        }
+    try {
+        loop::set_status_filter(filter, a.status);
+    } catch (const InputError& e) {
+        throw InputError("--" + e.message());
     }
     nlohmann::ordered_json arr = nlohmann::ordered_json::array();
     // Unit names come from the grid: read it only for JSON.

@@ -106,7 +106,10 @@ class ServeApi(unittest.TestCase):
         self.assertEqual(self.srv.get_json("/api/matters/101?at=2026-03-02T09:04")["properties"]["status"], "warning")
         self.assertEqual(self.srv.get_json("/api/matters/101?at=2026-03-02T09:11")["properties"]["status"], "overdue")
         self.assertEqual(self.srv.get_json("/api/matters?status=reported&limit=2")["features"].__len__(), 2)
-        self.srv.get_json("/api/matters?status=sleeping", expect=400)
+        refused = self.srv.get_json("/api/matters?status=sleeping", expect=400)
+        self.assertIn("'supervised'", refused["error"])  # the command line's choices
+        # The command line's "supervised" too (none of these matters is under supervision).
+        self.assertEqual(self.srv.get_json("/api/matters?status=supervised")["total"], 0)
         self.srv.get_json("/api/matters?limit=-1", expect=400)
 
     def test_matter_with_journal(self):

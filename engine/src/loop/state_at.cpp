@@ -174,11 +174,40 @@ std::string sql_condition(const MatterFilter& f, const std::string& moved) {
 
 } // namespace
 
+void set_status_filter(MatterFilter& f, const std::string& text) {
+    if (text.empty()) return;
+    if (text == "open") {
+        f.open_only = true;
+        return;
+    }
+    if (text == "supervised") {
+        f.supervised_only = true;
+        return;
+    }
+    for (auto st : all_statuses)
+        if (to_string(st) == text) {
+            f.status = st;
+            return;
+        }
+    try {
+        f.state = state_from(text);
+    } catch (const InputError&) {
+        throw InputError("status: '" + text +
+                         "' is neither a state (reported, filed, ...), a status (on_time, "
+                         "warning, overdue, closed_on_time, closed_late, rejected), 'open' nor "
+                         "'supervised'");
+    }
+}
+
 bool matches(const MatterAt& m, const MatterFilter& f) {
-    const Incident& inc = m.record.incident;
+    return matches(m.record, m.status, f);
+}
+
+bool matches(const IncidentRecord& record, Status status, const MatterFilter& f) {
+    const Incident& inc = record.incident;
     if (f.id && inc.report.id != *f.id) return false;
-    if (!f.cell.empty() && m.record.cell != f.cell) return false;
-    if (!f.township.empty() && m.record.township != f.township) return false;
+    if (!f.cell.empty() && record.cell != f.cell) return false;
+    if (!f.township.empty() && record.township != f.township) return false;
     if (f.state && inc.state != *f.state) return false;
     if (f.open_only && is_final(inc.state)) {
         const bool fresh_close = f.closed_since && inc.state == State::closed && inc.closed_at &&
@@ -186,7 +215,7 @@ bool matches(const MatterAt& m, const MatterFilter& f) {
         if (!fresh_close) return false;
     }
     if (f.supervised_only && !inc.supervised) return false;
-    if (f.status && m.status != *f.status) return false;
+    if (f.status && status != *f.status) return false;
     return true;
 }
 

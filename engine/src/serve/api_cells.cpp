@@ -45,8 +45,8 @@ json cell_detail(Live& live, const grid::Grid& grid, const grid::Cell& c, loop::
     }
     j["duty_holders"] = std::move(holders);
     MatterFilter f;
-    f.cell = c.code; // its matters at T: before a redraw, those it held then
-    f.open_only = true;
+    f.loop.cell = c.code; // its matters at T: before a redraw, those it held then
+    f.loop.open_only = true;
     const auto snap = live.snapshot(); // the views below may point into it
     auto list = matters(live, *snap, f, at);
     std::sort(list.begin(), list.end(), [](const MatterView& a, const MatterView& b) {

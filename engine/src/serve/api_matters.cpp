@@ -145,7 +145,7 @@ json stats_json(Live& live, const Request& req) {
 json summary_json(Live& live, const Request& req) {
     const auto at = at_of(live, req);
     MatterFilter f;
-    f.open_only = true;
+    f.loop.open_only = true;
     const auto snap = live.snapshot(); // the views point into it
     const auto list = matters(live, *snap, f, at);
     struct Counts {
@@ -191,7 +191,7 @@ json summary_json(Live& live, const Request& req) {
 json reminders_json(Live& live, const Request& req) {
     const auto at = at_of(live, req);
     MatterFilter f = filter_of(req);
-    f.open_only = true;
+    f.loop.open_only = true;
     const auto snap = live.snapshot(); // the views point into it
     auto list = matters(live, *snap, f, at);
     std::erase_if(list, [](const MatterView& v) {

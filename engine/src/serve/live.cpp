@@ -64,39 +64,33 @@ struct Live::Marks {
 
 namespace {
 
-// Sets the file's journal mode on a short-lived connection of its own and returns the one
-// it had ("" when the file cannot be opened for writing). In WAL mode a reader (the server
-// rebuilding its snapshot) never blocks a writer (a report through the API or the command
-// line), which a rollback journal does for as long as the read lasts. Failure only costs
-// that concurrency, so it is not an error.
-std::string set_journal_mode(const std::string& path, const std::string& mode) {
+// The file's journal mode, after setting it to `mode` when one is given, on a short-lived
+// connection of its own ("" when the file cannot be opened for writing). In WAL mode a reader
+// (the server rebuilding its snapshot) never blocks a writer (a report through the API or the
+// command line), which a rollback journal does for as long as the read lasts. Failure only
+// costs that concurrency, so it is not an error.
+std::string journal_mode(const std::string& path, const std::string& mode = "") {
     try {
         const store::sqlite::Connection db(path, false);
-        const auto mode_now = [&db](const std::string& sql) {
-            auto st = db.prepare(sql);
-            return st.step() ? st.text(0) : std::string();
-        };
-        const auto before = mode_now("PRAGMA journal_mode");
-        if (before != mode) (void)mode_now("PRAGMA journal_mode=" + mode);
-        return before;
+        auto st = db.prepare(mode.empty() ? "PRAGMA journal_mode" : "PRAGMA journal_mode=" + mode);
+        return st.step() ? st.text(0) : std::string();
     } catch (const StoreError&) {
         return {};
     }
 }
 
-// The keeper of the file's WAL when it is in WAL mode (null otherwise: in rollback mode a held
+// Switches the file to WAL and keeps it (null when it did not switch: in rollback mode a held
 // SHARED lock would stop every other writer from committing).
 std::unique_ptr<store::sqlite::WalKeeper> keep_wal(const std::string& path) {
-    if (set_journal_mode(path, "wal") != "wal") return nullptr; // it could not switch
+    if (journal_mode(path, "wal") != "wal") return nullptr;
     return std::make_unique<store::sqlite::WalKeeper>(path);
 }
 
 } // namespace
 
 Live::Live(const std::string& workspace, ServerClock clock, int interval_ms)
-    : m_path(workspace), m_journal_mode(set_journal_mode(workspace, "wal")),
-      m_wal_keeper(keep_wal(workspace)), m_clock(clock), m_interval_ms(interval_ms),
-      m_session(loop::Session::open(workspace)),
+    : m_path(workspace), m_journal_mode(journal_mode(workspace)), m_wal_keeper(keep_wal(workspace)),
+      m_clock(clock), m_interval_ms(interval_ms), m_session(loop::Session::open(workspace)),
       m_workspace(std::make_unique<store::Workspace>(store::Workspace::open(workspace))),
       m_watch(std::make_unique<Watch>()), m_marks(std::make_unique<Marks>()) {
     if (m_session->grid().cells.empty())
@@ -116,7 +110,7 @@ Live::~Live() {
     m_workspace.reset();
     m_watch.reset();
     m_wal_keeper.reset();
-    if (!m_journal_mode.empty()) set_journal_mode(m_path, m_journal_mode);
+    if (!m_journal_mode.empty()) (void)journal_mode(m_path, m_journal_mode);
 }
 
 std::int64_t Live::data_version() const {

@@ -9,27 +9,10 @@ namespace wangge::serve {
 
 MatterFilter filter_of(const Request& req) {
     MatterFilter f;
-    f.cell = req.param("cell");
-    f.township = req.param("township");
+    f.loop.cell = req.param("cell");
+    f.loop.township = req.param("township");
     f.department = req.param("department");
-    const auto s = req.param("status");
-    if (s == "open") {
-        f.open_only = true;
-    } else if (!s.empty()) {
-        for (auto st : loop::all_statuses)
-            if (loop::to_string(st) == s) f.status = st;
-        if (!f.status) {
-            try {
-                f.state = loop::state_from(s);
-            } catch (const InputError&) {
-                throw InputError(
-                    "status: '" + s +
-                    "' is neither a state (reported, filed, ...), a status "
-                    "(on_time, warning, overdue, closed_on_time, closed_late, rejected) "
-                    "nor 'open'");
-            }
-        }
-    }
+    loop::set_status_filter(f.loop, req.param("status"));
     return f;
 }
 
@@ -44,14 +27,8 @@ std::vector<MatterView> matters(Live& live, const Snapshot& snap, const MatterFi
     if (snap.settled && at < *snap.settled) {
         // Some matter changed, or a redraw moved it, after T: the loop's rule, which replays
         // only those and filters place and state in SQL first.
-        loop::MatterFilter lf;
-        lf.cell = f.cell;
-        lf.township = f.township;
-        lf.state = f.state;
-        lf.status = f.status;
-        lf.open_only = f.open_only;
         live.with_session([&](loop::Session& s) {
-            loop::for_each_matter_at(s.store(), s.loop(), at, lf, [&](loop::MatterAt&& m) {
+            loop::for_each_matter_at(s.store(), s.loop(), at, f.loop, [&](loop::MatterAt&& m) {
                 if (holder_ok(m.record))
                     out.push_back(MatterView::owned(std::move(m.record), m.status));
             });
@@ -60,16 +37,9 @@ std::vector<MatterView> matters(Live& live, const Snapshot& snap, const MatterFi
     }
     // Every row is its matter at T: only the status is T's.
     for (const auto& r : snap.records) {
-        if (r.incident.report.reported_at > at) continue;
-        if (!f.cell.empty() && r.cell != f.cell) continue;
-        if (!f.township.empty() && r.township != f.township) continue;
-        if (!holder_ok(r)) continue;
-        const auto state = r.incident.state;
-        if (f.state && state != *f.state) continue;
-        if (f.open_only && loop::is_final(state)) continue;
+        if (r.incident.report.reported_at > at || !holder_ok(r)) continue;
         const auto status = live.loop().status(r.incident, at);
-        if (f.status && status != *f.status) continue;
-        out.push_back(MatterView::borrowed(r, status));
+        if (loop::matches(r, status, f.loop)) out.push_back(MatterView::borrowed(r, status));
     }
     return out;
 }

@@ -43,15 +43,14 @@ class MatterView {
     loop::Status m_status;
 };
 
-// The filters of `wangge incidents list` (cell, township, state or status) plus department
-// (the holder at T: dispatched, else routed).
+// The filters of `wangge incidents list` (loop::MatterFilter) plus department (the holder at
+// T: dispatched, else routed).
 struct MatterFilter {
-    std::string cell, township, department;
-    std::optional<loop::State> state;
-    std::optional<loop::Status> status;
-    bool open_only = false;
+    loop::MatterFilter loop;
+    std::string department;
 };
-// ?cell=&township=&department=&status= (a state, a status or "open"); InputError when bad.
+// ?cell=&township=&department=&status= (status as loop::set_status_filter reads it);
+// InputError when bad.
 [[nodiscard]] MatterFilter filter_of(const Request& req);
 
 // Every matter that exists at `at` and passes the filter, in id order. Views of snapshot

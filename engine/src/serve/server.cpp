@@ -5,8 +5,6 @@
 #include "live.hpp"
 #include "tile_service.hpp"
 #include "wangge/error.hpp"
-#include "wangge/render/renderer.hpp"
-#include "wangge/store/workspace.hpp"
 
 #include <charconv>
 #include <fstream>
@@ -42,11 +40,6 @@ std::pair<std::string, unsigned short> split_listen(const std::string& listen) {
     return {host, static_cast<unsigned short>(v)};
 }
 
-std::shared_ptr<const render::MapData> load_map_data(const std::string& workspace) {
-    const auto ws = store::Workspace::open(workspace);
-    return render::MapData::load(ws);
-}
-
 TileServiceOptions tile_options(const ServeOptions& o) {
     TileServiceOptions t;
     t.tiles.metatile = o.metatile;
@@ -62,7 +55,9 @@ struct Server::Impl {
     explicit Impl(ServeOptions o)
         : options(std::move(o)),
           live(options.workspace, ServerClock(options.start_time), options.watch_interval_ms),
-          tiles(load_map_data(options.workspace), tile_options(options)),
+          // The served version's map data, read once through Live's open workspace (Live
+          // keeps it for expiry; no second GDAL open of the file).
+          tiles(live.map_data(live.grid_version()), tile_options(options)),
           app(live, hub, load_static_files(options.web_root), options.token, &tiles,
               options.style_dir),
           http(split_listen(options.listen).first, split_listen(options.listen).second,

@@ -52,8 +52,15 @@ struct MatterFilter {
     std::optional<LocalTime> closed_since;
 };
 
+// Sets the filter's state, status, open_only or supervised_only from the one text users give
+// (`incidents list --status`, the server's ?status=): a state (filed, ...), a status at T
+// (overdue, ...), "open" or "supervised". "" filters nothing. InputError naming the choices.
+void set_status_filter(MatterFilter& filter, const std::string& text);
+
 // Whether a matter as it was at T passes the filter (the exact check behind the SQL one).
 [[nodiscard]] bool matches(const MatterAt& matter, const MatterFilter& filter);
+// The same for a record that is its matter at T, with its status at T.
+[[nodiscard]] bool matches(const IncidentRecord& record, Status status, const MatterFilter& filter);
 
 // Visits every matter that exists at `at` and passes the filter, in id order, all from one read
 // snapshot of the store; `visit` must not write through the store.
